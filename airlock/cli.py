@@ -1,0 +1,134 @@
+"""The operator CLI: ``airlock synth``, ``airlock validate``.
+
+Exit status: 0 success, 2 bad input (stack config, stack name, arguments), 1 a fault in
+Airlock itself (for example a component producing an invalid Kubernetes object).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+import traceback
+from pathlib import Path
+from typing import Optional
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from airlock.project import ProjectNotFoundError, check_project, find_project
+
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    help="Airlock: deploy production AI agents on infrastructure you own.",
+    pretty_exceptions_enable=False,
+)
+out = Console()
+err = Console(stderr=True)
+
+EXIT_BAD_INPUT = 2
+EXIT_FAULT = 1
+
+ProjectOption = typer.Option(None, "--project", help="Project directory (default: nearest Pulumi.yaml upwards).")
+
+
+def _project(project: Optional[Path]) -> Path:
+    return check_project(project) if project else find_project()
+
+
+@app.command()
+def validate(
+    stack: str = typer.Argument(..., help="Stack name: stacks/Pulumi.<stack>.yaml."),
+    project: Optional[Path] = ProjectOption,
+) -> None:
+    """Check a stack's config (types, profile rules, sizing) without running the program."""
+    from airlock.synth.run import validate_stack
+
+    loaded = validate_stack(_project(project), stack)
+    config = loaded.config
+    _print_warnings([str(w) for w in loaded.warnings])
+    out.print(
+        f"[green]stack '{stack}' is valid[/green]: platform {config.platform}, profile {config.profile}, "
+        f"{len(config.gpu_pools)} GPU pool(s), {len(config.models)} local model(s), "
+        f"{len(config.cloud_models)} cloud model(s), {len(config.sandboxes)} sandbox pool(s)"
+    )
+
+
+@app.command()
+def synth(
+    stack: str = typer.Argument(..., help="Stack name: stacks/Pulumi.<stack>.yaml."),
+    out_dir: Optional[Path] = typer.Option(None, "--out", help="Bundle directory (default: out/<stack>)."),
+    project: Optional[Path] = ProjectOption,
+) -> None:
+    """Write the stack's desired state (resources.json, manifests/) offline: no cloud, no cluster."""
+    from airlock.synth.run import synthesize
+
+    started = time.perf_counter()
+    target = out_dir or Path("out") / stack
+    with err.status(f"synthesizing stack '{stack}' on the mock monitor..."):
+        result = synthesize(_project(project), stack, target)
+    bundle = result.bundle
+    table = Table(title=f"{bundle.project}/{bundle.stack} ({bundle.platform}, {bundle.profile})", show_lines=False)
+    table.add_column("resource type")
+    table.add_column("count", justify="right")
+    for type_token, count in sorted(bundle.counts_by_type().items()):
+        table.add_row(type_token, str(count))
+    out.print(table)
+    _print_warnings([str(w) for w in result.loaded.warnings] + [w for w in bundle.warnings if not _is_config_warning(w, result)])
+    out.print(
+        f"wrote {target}: {len(bundle.resources)} resources, {len(bundle.manifests)} Kubernetes manifests "
+        f"(validated for {result.loaded.config.cluster.kubernetes_version}) in {time.perf_counter() - started:.1f}s"
+    )
+
+
+def _is_config_warning(message: str, result) -> bool:
+    # The program logs config warnings too (so `pulumi up` shows them); print them once.
+    return any(message == str(w) for w in result.loaded.warnings)
+
+
+def _print_warnings(warnings: list[str]) -> None:
+    for warning in warnings:
+        err.print(f"[yellow]warning:[/yellow] {warning}", highlight=False, soft_wrap=True)
+
+
+def main() -> None:
+    """Console-script entry point: maps errors to exit statuses, never a traceback for bad input."""
+    from components.config_errors import ConfigError, StackNotFoundError
+
+    try:
+        app(standalone_mode=False)
+    except (ConfigError, StackNotFoundError, ProjectNotFoundError) as error:
+        err.print(f"[red]error:[/red] {error}", highlight=False, soft_wrap=True)
+        sys.exit(EXIT_BAD_INPUT)
+    except typer.Exit as done:
+        sys.exit(done.exit_code)
+    except typer.Abort:
+        err.print("aborted")
+        sys.exit(EXIT_FAULT)
+    except Exception as error:  # noqa: BLE001 the CLI boundary: report faults, do not crash
+        from click import ClickException
+
+        if isinstance(error, ClickException):
+            error.show()
+            sys.exit(error.exit_code)
+        _report_fault(error)
+        sys.exit(EXIT_FAULT)
+
+
+def _report_fault(error: Exception) -> None:
+    from airlock.synth.manifests import ManifestError
+
+    if isinstance(error, ManifestError):
+        err.print(f"[red]error:[/red] synthesized manifest failed schema validation: {error}", highlight=False, soft_wrap=True)
+    else:
+        err.print(f"[red]internal error:[/red] {type(error).__name__}: {error}", highlight=False, soft_wrap=True)
+    if os.environ.get("AIRLOCK_DEBUG"):
+        traceback.print_exc()
+    else:
+        err.print("set AIRLOCK_DEBUG=1 for the traceback, and please report it", highlight=False)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,507 @@
+"""The stack config schema: every key a stack may set under the ``airlock:`` namespace.
+
+This module only describes shapes, types, ranges and per-field defaults. Three phases
+turn a stack file into a validated :class:`StackConfig` (see ``components.config_loader``):
+
+1. shapes and types (this module, pydantic; unknown keys are errors with a suggestion);
+2. profile and catalog defaults (``components.profiles``): a ``None`` here means
+   "whatever the profile says", so one switch changes the whole posture;
+3. cross-field rules (``components.config_rules``) that keep each profile's promise.
+
+Keys are camelCase, like Pulumi's own (``airlock:gpuPools[0].gpusPerNode``).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from typing import Annotated, Literal, Optional
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    StringConstraints,
+)
+from pydantic.alias_generators import to_camel
+
+from components.images import ImageRef
+
+Platform = Literal["aws", "kubernetes"]
+Profile = Literal["cloud", "hybrid", "airgapped"]
+
+# Names become parts of Kubernetes object names (``airlock-sbx-<name>``) and AWS names,
+# so they are DNS-1035 labels short enough to leave room for prefixes.
+Name = Annotated[str, StringConstraints(pattern=r"^[a-z]([-a-z0-9]{0,38}[a-z0-9])?$")]
+# A Kubernetes resource quantity ("500m", "2", "4Gi").
+Quantity = Annotated[
+    str, StringConstraints(pattern=r"^[0-9]+(\.[0-9]+)?(m|k|M|G|T|Ki|Mi|Gi|Ti)?$")
+]
+KubernetesVersion = Annotated[str, StringConstraints(pattern=r"^1\.[0-9]{2}$")]
+AvailabilityZone = Annotated[str, StringConstraints(pattern=r"^[a-z]{2}(-[a-z]+)+-[0-9][a-z]$")]
+Fqdn = Annotated[
+    str,
+    StringConstraints(
+        pattern=r"^(\*\.)?([a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$", to_lower=True
+    ),
+]
+
+
+def _image(text: str) -> str:
+    ImageRef.parse(text)
+    return text
+
+
+ImageString = Annotated[str, AfterValidator(_image)]
+
+
+_FQDN = re.compile(r"(\*\.)?([a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?\.)+[a-z]{2,63}")
+
+
+def _egress_entry(text: str) -> str:
+    """An allowlist entry is a CIDR (or bare IP) or a DNS name reached through the proxy."""
+    if re.fullmatch(r"[0-9./]+", text) or ":" in text:
+        try:
+            ipaddress.ip_network(text, strict=True)
+        except ValueError as error:
+            raise ValueError(f"{text!r} is not a valid CIDR ({error})") from None
+        return text
+    if _FQDN.fullmatch(text.lower()):
+        return text.lower()
+    raise ValueError(
+        f"{text!r} is neither a CIDR (10.20.0.0/16, 2001:db8::/32) nor a DNS name (pypi.org, *.example.com)"
+    )
+
+
+EgressEntry = Annotated[str, AfterValidator(_egress_entry)]
+
+
+class ConfigModel(BaseModel):
+    """Base for every config block: camelCase keys only, unknown keys rejected."""
+
+    model_config = ConfigDict(
+        alias_generator=to_camel,
+        validate_by_alias=True,
+        validate_by_name=False,
+        extra="forbid",
+    )
+
+
+# --------------------------------------------------------------------------- network
+
+
+class FlowLogsConfig(ConfigModel):
+    retention_days: Literal[1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1827, 3653] = Field(
+        90, description="CloudWatch Logs retention of the VPC flow logs, in days (a value CloudWatch accepts)."
+    )
+
+
+InterfaceEndpoint = Literal[
+    "ecr.api", "ecr.dkr", "sts", "secretsmanager", "kms", "logs", "ec2", "sqs",
+    "eks", "eks-auth", "elasticloadbalancing", "autoscaling", "ssm", "monitoring",
+]
+GatewayEndpoint = Literal["s3", "dynamodb"]
+
+
+class NetworkConfig(ConfigModel):
+    """The VPC (platform ``aws`` only)."""
+
+    vpc_cidr: ipaddress.IPv4Network = Field(
+        ipaddress.IPv4Network("10.0.0.0/16"), description="IPv4 CIDR of the VPC, /16 to /24."
+    )
+    availability_zones: Optional[list[AvailabilityZone]] = Field(
+        None,
+        min_length=1,
+        max_length=6,
+        description="Availability zones to spread subnets over. Default: the region's a, b and c zones. "
+        "One zone is allowed (dev) but gives no zone redundancy.",
+    )
+    private_subnet_cidrs: Optional[list[ipaddress.IPv4Network]] = Field(
+        None,
+        description="One private subnet CIDR per zone, inside vpcCidr; nodes and pods live here. "
+        "Default: the first quarter-sized blocks of vpcCidr.",
+    )
+    public_subnet_cidrs: Optional[list[ipaddress.IPv4Network]] = Field(
+        None,
+        description="One public subnet CIDR per zone, inside vpcCidr, holding only NAT gateways. "
+        "Only when natGateways is not 'none'. Default: /24s carved from the last quarter of vpcCidr.",
+    )
+    nat_gateways: Optional[Literal["none", "single", "perAz"]] = Field(
+        None,
+        description="Internet egress for the egress proxy: 'perAz' (one NAT per zone, zone-redundant), "
+        "'single' (one NAT, cheaper), 'none' (no internet gateway and no NAT at all). "
+        "Default: 'perAz' for cloud and hybrid, 'none' for airgapped.",
+    )
+    interface_endpoints: Optional[list[InterfaceEndpoint]] = Field(
+        None,
+        description="AWS services reached through interface VPC endpoints (private DNS on, each with an "
+        "endpoint policy scoped to this account). Default: ecr.api, ecr.dkr, sts, secretsmanager, kms, "
+        "logs, ec2 and sqs.",
+    )
+    gateway_endpoints: Optional[list[GatewayEndpoint]] = Field(
+        None, description="Gateway VPC endpoints. Default: s3 and dynamodb."
+    )
+    flow_logs: FlowLogsConfig = Field(
+        default_factory=FlowLogsConfig, description="VPC flow logs (always on; only retention is configurable)."
+    )
+
+
+# --------------------------------------------------------------------------- cluster
+
+
+ControlPlaneLog = Literal["api", "audit", "authenticator", "controllerManager", "scheduler"]
+Cni = Literal["vpc-cni", "cilium", "calico", "antrea"]
+
+
+class ClusterDnsConfig(ConfigModel):
+    namespace: Name = Field("kube-system", description="Namespace of the cluster DNS pods.")
+    pod_labels: dict[str, str] = Field(
+        default_factory=lambda: {"k8s-app": "kube-dns"},
+        description="Labels that select the cluster DNS pods; sandboxes may reach only these on port 53.",
+    )
+    node_local_dns_ip: Optional[ipaddress.IPv4Address] = Field(
+        None,
+        description="Address of NodeLocal DNSCache if the cluster runs it (usually 169.254.20.10); "
+        "sandboxes get a /32 exception for it on port 53 only.",
+    )
+
+
+class ClusterConfig(ConfigModel):
+    """The Kubernetes cluster: EKS built by Airlock (aws) or an existing one (kubernetes)."""
+
+    name: Optional[Annotated[str, StringConstraints(pattern=r"^[a-zA-Z][-a-zA-Z0-9_]{0,99}$")]] = Field(
+        None, description="Cluster name. Default: 'airlock-<stack>'."
+    )
+    kubernetes_version: KubernetesVersion = Field(
+        "1.33",
+        description="Kubernetes minor version: the EKS version on aws, the existing cluster's version on "
+        "kubernetes. Manifests are validated against this version's OpenAPI schema.",
+    )
+    endpoint_public_access_cidrs: list[ipaddress.IPv4Network] = Field(
+        default_factory=list,
+        description="aws: CIDRs allowed to reach the EKS API endpoint from the internet. Empty (default) "
+        "keeps the endpoint private. Never 0.0.0.0/0; not allowed in airgapped stacks.",
+    )
+    log_types: list[ControlPlaneLog] = Field(
+        default_factory=lambda: ["api", "audit", "authenticator"],
+        description="aws: EKS control-plane log types sent to CloudWatch; api, audit and authenticator are required.",
+    )
+    log_retention_days: int = Field(
+        365, ge=1, le=3653, description="aws: retention of the control-plane log group, in days."
+    )
+    kubeconfig: Optional[SecretStr] = Field(
+        None,
+        description="kubernetes: kubeconfig of the existing cluster, set with "
+        "`pulumi config set --secret --path airlock:cluster.kubeconfig \"$(cat kubeconfig)\"`. "
+        "Default: the ambient KUBECONFIG of whoever runs pulumi up.",
+    )
+    context: Optional[str] = Field(None, description="kubernetes: kubeconfig context to use.")
+    cni: Optional[Cni] = Field(
+        None,
+        description="The CNI that enforces NetworkPolicies. aws: always the VPC CNI with its network-policy "
+        "agent enabled. kubernetes: say which CNI the cluster runs; without an enforcing CNI every "
+        "sandbox policy is accepted and silently ignored.",
+    )
+    dns: ClusterDnsConfig = Field(default_factory=ClusterDnsConfig, description="The cluster's DNS service.")
+
+
+class SystemPoolConfig(ConfigModel):
+    """The node group for system and orchestration pods (platform ``aws`` only)."""
+
+    instance_types: list[Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9-]*\.[a-z0-9]+$")]] = Field(
+        default_factory=lambda: ["m6i.large"], min_length=1, description="EC2 instance types of the system node group."
+    )
+    min_size: int = Field(2, ge=1, le=100, description="Minimum node count.")
+    desired_size: int = Field(2, ge=1, le=100, description="Node count at creation.")
+    max_size: int = Field(4, ge=1, le=100, description="Maximum node count.")
+    disk_size_gib: int = Field(50, ge=20, le=16384, description="Encrypted root volume size, GiB.")
+
+
+GpuAmiType = Literal["AL2023_x86_64_NVIDIA", "BOTTLEROCKET_x86_64_NVIDIA"]
+
+
+class GpuPoolConfig(ConfigModel):
+    """A pool of GPU nodes that model servers are scheduled onto."""
+
+    name: Name = Field(description="Pool name; models name it in 'pool'. Labels nodes airlock.dev/gpu-pool=<name>.")
+    instance_type: Optional[Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9-]*\.[a-z0-9]+$")]] = Field(
+        None,
+        description="aws (required): EC2 GPU instance type. Known types fill gpuModel, gpusPerNode and gpuMemoryGiB.",
+    )
+    gpu_model: Optional[str] = Field(None, description="GPU model (H100, L40S, ...); node label nvidia.com/gpu.product.")
+    gpus_per_node: Optional[int] = Field(None, ge=1, le=16, description="GPUs per node.")
+    gpu_memory_gib: Optional[float] = Field(
+        None, gt=0, le=512, description="Memory per GPU in GiB as nvidia-smi reports it."
+    )
+    min_size: int = Field(1, ge=0, le=1000, description="Minimum node count.")
+    desired_size: Optional[int] = Field(None, ge=0, le=1000, description="Node count at creation. Default: minSize.")
+    max_size: int = Field(1, ge=1, le=1000, description="Maximum node count.")
+    disk_size_gib: int = Field(
+        500, ge=100, le=16384, description="aws: encrypted root volume, GiB; holds images and the model cache."
+    )
+    ami_type: GpuAmiType = Field("AL2023_x86_64_NVIDIA", description="aws: EKS-optimized NVIDIA AMI type.")
+    capacity_type: Literal["ON_DEMAND", "SPOT"] = Field("ON_DEMAND", description="aws: on-demand or spot capacity.")
+    node_selector: dict[str, str] = Field(
+        default_factory=dict,
+        description="kubernetes: labels that select this pool's existing nodes. Default: airlock.dev/gpu-pool=<name>.",
+    )
+
+
+# --------------------------------------------------------------------------- models
+
+
+class ModelArchitectureConfig(ConfigModel):
+    parameters_billions: float = Field(gt=0, le=2000, description="Parameter count, in billions.")
+    layers: int = Field(ge=1, le=1000, description="num_hidden_layers from config.json.")
+    kv_heads: int = Field(ge=1, le=1024, description="num_key_value_heads from config.json.")
+    head_dim: int = Field(ge=1, le=1024, description="head_dim (or hidden_size / num_attention_heads).")
+
+
+class ModelCacheConfig(ConfigModel):
+    type: Literal["pvc", "emptyDir"] = Field(
+        "pvc",
+        description="Where weights are cached: a PersistentVolumeClaim shared across restarts, or a node-local "
+        "emptyDir re-filled on every start (s3 weights only).",
+    )
+    size_gib: Optional[int] = Field(
+        None, ge=1, le=65536, description="Cache size, GiB. Default: twice the weight size, at least 50."
+    )
+    storage_class: Optional[str] = Field(None, description="StorageClass of the cache PVC. Default: the cluster's.")
+
+
+class AutoscalingConfig(ConfigModel):
+    enabled: bool = Field(
+        False, description="Scale replicas on vllm:num_requests_waiting with KEDA (KEDA must be installed)."
+    )
+    max_replicas: Optional[int] = Field(None, ge=1, le=100, description="Upper bound. Default: replicas.")
+    waiting_requests_threshold: int = Field(5, ge=1, description="Waiting requests per replica that trigger scale-out.")
+    polling_interval_seconds: int = Field(15, ge=5, description="How often KEDA queries the metric.")
+    cooldown_seconds: int = Field(360, ge=30, description="Idle time before scaling back in.")
+    prometheus_url: str = Field(
+        "http://prometheus-server.monitoring.svc:80",
+        description="Prometheus that scrapes vLLM, queried by KEDA's prometheus scaler.",
+    )
+
+
+class ModelConfig(ConfigModel):
+    """A local open-weight model served by vLLM on a GPU pool."""
+
+    name: Name = Field(description="Stable served-model-name and Service name (e.g. 'llama-70b').")
+    hugging_face_id: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][-A-Za-z0-9_.]*/[-A-Za-z0-9_.]+$")] = Field(
+        description="Hugging Face repository id of the weights (org/name)."
+    )
+    revision: Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{40}$")] = Field(
+        description="Commit sha (40 hex) of the weights, so a redeploy never silently changes the model."
+    )
+    weights_source: Literal["huggingface", "s3", "pvc"] = Field(
+        "huggingface",
+        description="Where vLLM gets weights: 'huggingface' (downloaded at start; cloud and hybrid only), "
+        "'s3' (a mirror at weightsUri, streamed), 'pvc' (pre-staged on the cache volume).",
+    )
+    weights_uri: Optional[Annotated[str, StringConstraints(pattern=r"^(s3://[a-z0-9][-a-z0-9.]{1,61}[a-z0-9](/.*)?|/.+)$")]] = Field(
+        None,
+        description="s3: s3://bucket/prefix of the mirrored weights. pvc: path of the weights on the cache volume.",
+    )
+    architecture: Optional[ModelArchitectureConfig] = Field(
+        None, description="Size and attention shape. Default: from the built-in catalog for known repositories."
+    )
+    dtype: Literal["bfloat16", "float16"] = Field("bfloat16", description="--dtype of activations and unquantized weights.")
+    quantization: Literal["none", "fp8", "awq", "gptq"] = Field("none", description="Weight quantization.")
+    kv_cache_dtype: Literal["auto", "fp8"] = Field("auto", description="--kv-cache-dtype.")
+    max_model_len: int = Field(8192, ge=256, le=1_048_576, description="--max-model-len: longest context, tokens.")
+    max_num_seqs: int = Field(16, ge=1, le=4096, description="--max-num-seqs: sequences served concurrently per replica.")
+    tensor_parallel_size: int = Field(1, ge=1, le=16, description="--tensor-parallel-size: GPUs per replica.")
+    gpu_memory_utilization: float = Field(0.9, gt=0.1, le=0.98, description="--gpu-memory-utilization.")
+    enable_prefix_caching: bool = Field(True, description="--enable-prefix-caching (agent prompts share long prefixes).")
+    replicas: int = Field(1, ge=1, le=100, description="Replicas (the minimum when autoscaling).")
+    pool: Name = Field(description="Name of the gpuPools entry the replicas run on.")
+    cache: ModelCacheConfig = Field(default_factory=ModelCacheConfig, description="The model cache volume.")
+    autoscaling: AutoscalingConfig = Field(default_factory=AutoscalingConfig, description="KEDA autoscaling.")
+
+
+class CloudModelConfig(ConfigModel):
+    """A model behind a cloud API, reached through the egress proxy (cloud and hybrid only)."""
+
+    name: Name = Field(description="Route name the agent spec refers to (e.g. 'planner').")
+    provider: Literal["anthropic", "openai", "bedrock"] = Field(description="API provider.")
+    model: Annotated[str, StringConstraints(min_length=1, max_length=200)] = Field(description="Provider model id.")
+    base_url: Optional[Annotated[str, StringConstraints(pattern=r"^https://[a-z0-9.-]+(:[0-9]+)?(/.*)?$")]] = Field(
+        None,
+        description="https endpoint. Default: https://api.anthropic.com, https://api.openai.com/v1, or "
+        "https://bedrock-runtime.<region>.amazonaws.com. Its host joins the egress proxy allowlist.",
+    )
+    api_key_secret: Optional[Name] = Field(
+        None, description="Name of the secrets entry holding the API key (anthropic, openai). Bedrock uses IAM."
+    )
+
+
+# --------------------------------------------------------------------------- sandboxes
+
+
+class SandboxLimitsConfig(ConfigModel):
+    cpu: Quantity = Field("1", description="CPU limit per executor pod.")
+    memory: Quantity = Field("1Gi", description="Memory limit per executor pod.")
+    ephemeral_storage: Quantity = Field("2Gi", description="Ephemeral storage limit per executor pod.")
+
+
+class SandboxQuotaConfig(ConfigModel):
+    pods: int = Field(20, ge=1, le=10000, description="Pods allowed in the sandbox namespace.")
+    cpu: Quantity = Field("8", description="Total CPU limits in the namespace.")
+    memory: Quantity = Field("16Gi", description="Total memory limits in the namespace.")
+    ephemeral_storage: Quantity = Field("40Gi", description="Total ephemeral storage limits in the namespace.")
+
+
+class SandboxConfig(ConfigModel):
+    """A sandbox pool: a deny-by-default namespace running the sandbox executor."""
+
+    name: Name = Field(description="Pool name; namespace 'airlock-sbx-<name>'.")
+    replicas: int = Field(1, ge=1, le=100, description="Executor replicas.")
+    egress_allowlist: list[EgressEntry] = Field(
+        default_factory=list,
+        description="What sandboxed code may reach: DNS names (through the egress proxy, port 443) or CIDRs "
+        "(NetworkPolicy ipBlock, TCP). Empty (default): nothing. Never 0.0.0.0/0, IMDS, link-local, CGNAT "
+        "or loopback.",
+    )
+    isolation: Literal["container", "gvisor"] = Field(
+        "container",
+        description="'gvisor' runs executor pods under the gVisor RuntimeClass (runsc must be installed on "
+        "the nodes); 'container' uses the default runtime.",
+    )
+    limits: SandboxLimitsConfig = Field(default_factory=SandboxLimitsConfig, description="Per-pod limits.")
+    quota: SandboxQuotaConfig = Field(default_factory=SandboxQuotaConfig, description="Namespace ResourceQuota.")
+    exec_timeout_seconds: int = Field(60, ge=1, le=3600, description="Wall-clock limit for one code execution.")
+
+
+# --------------------------------------------------------------------------- secrets
+
+
+class SecretConfig(ConfigModel):
+    """A credential the orchestrator hands to tools at execution time (never to the model)."""
+
+    name: Name = Field(description="Secret name; tools and cloudModels refer to it.")
+    description: str = Field("", max_length=500, description="What the credential is for (shown in audits).")
+    value: Optional[SecretStr] = Field(
+        None,
+        description="The value, always as a Pulumi secret: `pulumi config set --secret --path "
+        "'airlock:secrets[N].value' ...`. Unset: the store entry is created empty and filled out of band.",
+    )
+
+
+# --------------------------------------------------------------------------- workloads
+
+
+class ResourcesConfig(ConfigModel):
+    cpu_request: Quantity = Field("250m", description="CPU request.")
+    memory_request: Quantity = Field("512Mi", description="Memory request.")
+    cpu_limit: Quantity = Field("1", description="CPU limit.")
+    memory_limit: Quantity = Field("1Gi", description="Memory limit.")
+
+
+class OrchestratorConfig(ConfigModel):
+    """The agent runtime Deployment."""
+
+    replicas: int = Field(2, ge=1, le=100, description="Runtime replicas.")
+    agent_spec: Annotated[str, StringConstraints(pattern=r"^[^/].*\.ya?ml$")] = Field(
+        "agents/default.yaml",
+        description="Agent spec file, relative to the project directory; its content hash is the agent version.",
+    )
+    resources: ResourcesConfig = Field(default_factory=ResourcesConfig, description="Container resources.")
+    audit_retention_days: int = Field(
+        365, ge=1, le=36500, description="aws: Object Lock (compliance mode) retention of audit records, days."
+    )
+    log_level: Literal["debug", "info", "warning", "error"] = Field("info", description="Runtime log level.")
+
+
+class EgressProxyConfig(ConfigModel):
+    """The FQDN-allowlisting forward proxy, the only workload allowed to reach the internet."""
+
+    enabled: Optional[bool] = Field(
+        None, description="Default: true for cloud and hybrid; airgapped stacks have no proxy."
+    )
+    allowlist: list[Fqdn] = Field(
+        default_factory=list,
+        description="Extra DNS names the proxy lets through (CONNECT, 443). Cloud model hosts are added automatically.",
+    )
+    replicas: int = Field(2, ge=1, le=20, description="Proxy replicas.")
+
+
+class ObservabilityConfig(ConfigModel):
+    """The OpenTelemetry collector the runtime exports to."""
+
+    exporter: Literal["debug", "otlp", "otlphttp"] = Field(
+        "debug", description="Collector exporter: 'debug' (collector log), 'otlp' (gRPC) or 'otlphttp'."
+    )
+    endpoint: Optional[Annotated[str, StringConstraints(pattern=r"^https?://[^\s]+$|^[a-z0-9.-]+:[0-9]+$")]] = Field(
+        None, description="Exporter endpoint (required for otlp and otlphttp)."
+    )
+    headers_secret: Optional[Name] = Field(
+        None, description="Name of a secrets entry holding exporter headers (e.g. an API key)."
+    )
+    capture_message_content: bool = Field(
+        False, description="Record prompts and completions in spans. Off by default: they may hold personal data."
+    )
+
+
+class ImagesConfig(ConfigModel):
+    """Container images. Cloud and hybrid may use version tags; airgapped needs digests."""
+
+    mirror: Optional[Annotated[str, StringConstraints(pattern=r"^[a-z0-9.-]+(:[0-9]+)?(/[a-z0-9._-]+)*$")]] = Field(
+        None,
+        description="Registry prefix every image is pulled from (e.g. harbor.corp.example/airlock). aws: "
+        "default is this stack's ECR registry for airgapped stacks. kubernetes + airgapped: required.",
+    )
+    runtime: ImageString = Field("airlock/runtime:0.1.0", description="Agent runtime (images/runtime.Dockerfile).")
+    sandbox_executor: ImageString = Field(
+        "airlock/sandbox-executor:0.1.0", description="Sandbox executor (images/sandbox-executor.Dockerfile)."
+    )
+    vllm: ImageString = Field(
+        "vllm/vllm-openai:v0.14.0@sha256:1d6866b87630d94f5e0cdae55ab5abb4ce0b03fcb84d9d10612f9d518d19d4fd",
+        description="vLLM OpenAI-compatible server.",
+    )
+    egress_proxy: ImageString = Field(
+        "ubuntu/squid:6.6-24.04_edge@sha256:8a3baed477e2c282ab8aa5edad442f69873246964f225c5c2ae8364b6610963c",
+        description="Squid forward proxy.",
+    )
+    otel_collector: ImageString = Field(
+        "otel/opentelemetry-collector-contrib:0.144.0@sha256:213886eb6407af91b87fa47551c3632be1a6419ff3a5114ef1e6fc364628496f",
+        description="OpenTelemetry collector.",
+    )
+    nvidia_device_plugin: ImageString = Field(
+        "nvidia/k8s-device-plugin:v0.17.0@sha256:7089559ce6153018806857f5049085bae15b3bf6f1c8bd19d8b12f707d087dea",
+        description="NVIDIA device plugin DaemonSet.",
+    )
+
+
+# --------------------------------------------------------------------------- the stack
+
+
+class StackConfig(ConfigModel):
+    """Everything under ``airlock:`` in ``stacks/Pulumi.<stack>.yaml``."""
+
+    platform: Platform = Field(description="'aws' (VPC + EKS built by Airlock) or 'kubernetes' (an existing cluster).")
+    profile: Profile = Field(description="'cloud', 'hybrid' or 'airgapped': how models and the internet are reached.")
+    tags: dict[Annotated[str, StringConstraints(min_length=1, max_length=128)], Annotated[str, StringConstraints(max_length=256)]] = Field(
+        default_factory=dict, description="Extra tags on every AWS resource."
+    )
+    network: Optional[NetworkConfig] = Field(None, description="aws: the VPC. Default: profile defaults.")
+    cluster: ClusterConfig = Field(default_factory=ClusterConfig, description="The Kubernetes cluster.")
+    system_pool: Optional[SystemPoolConfig] = Field(None, description="aws: the system node group.")
+    gpu_pools: list[GpuPoolConfig] = Field(default_factory=list, description="GPU node pools for model servers.")
+    models: list[ModelConfig] = Field(default_factory=list, description="Local models served by vLLM.")
+    cloud_models: list[CloudModelConfig] = Field(
+        default_factory=list, description="Cloud API models (cloud and hybrid only)."
+    )
+    sandboxes: list[SandboxConfig] = Field(
+        default_factory=lambda: [SandboxConfig.model_validate({"name": "default"})],
+        description="Sandbox pools. Default: one pool named 'default' with an empty allowlist.",
+    )
+    secrets: list[SecretConfig] = Field(default_factory=list, description="Credentials for tools and cloud models.")
+    orchestrator: OrchestratorConfig = Field(default_factory=OrchestratorConfig, description="The agent runtime.")
+    egress_proxy: EgressProxyConfig = Field(default_factory=EgressProxyConfig, description="The egress proxy.")
+    observability: ObservabilityConfig = Field(
+        default_factory=ObservabilityConfig, description="The OpenTelemetry collector."
+    )
+    images: ImagesConfig = Field(default_factory=ImagesConfig, description="Container images.")
+

@@ -1,0 +1,249 @@
+"""Reading stack config, the one way: flat Pulumi config -> validated :class:`StackConfig`.
+
+Two sources produce the same flat form, ``{"airlock:key": "value as Pulumi passes it"}``:
+
+* the Pulumi runtime (``pulumi up``, and ``airlock synth`` on the mock monitor), and
+* a stack file read by the CLI (``airlock validate``), where ``secure:`` values, which only
+  the Pulumi CLI can decrypt, become placeholders.
+
+``load`` then validates in three phases: types (pydantic), profile defaults, cross-field
+rules. Every problem is collected and raised as one :class:`ConfigError`.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, SecretStr, ValidationError
+
+from components.config import StackConfig
+from components.config_errors import (
+    NAMESPACE,
+    SECRET_MASK,
+    ConfigError,
+    ConfigIssue,
+    StackNotFoundError,
+    key_path,
+)
+from components.config_rules import RuleContext, check
+from components.profiles import apply_defaults
+
+# Namespaces Airlock reads or knows to leave alone.
+FOREIGN_NAMESPACES = {"aws", "kubernetes", "pulumi"}
+
+# Human wording for the regular expressions in components.config.
+PATTERN_MEANINGS = {
+    r"^[a-z]([-a-z0-9]{0,38}[a-z0-9])?$": "a lowercase name: letters, digits and '-', starting with a letter, at most 40 characters",
+    r"^[0-9]+(\.[0-9]+)?(m|k|M|G|T|Ki|Mi|Gi|Ti)?$": "a Kubernetes quantity such as 500m, 2, 512Mi or 4Gi",
+    r"^1\.[0-9]{2}$": "a Kubernetes minor version such as 1.33",
+    r"^[a-z]{2}(-[a-z]+)+-[0-9][a-z]$": "an availability zone name such as us-east-1a",
+    r"^[0-9a-f]{40}$": "a 40-character commit sha (pin the weights; find it on the model's Hugging Face 'Files' page)",
+    r"^[a-z][a-z0-9-]*\.[a-z0-9]+$": "an EC2 instance type such as g6e.xlarge",
+    r"^[^/].*\.ya?ml$": "a relative path to a .yaml file",
+    r"^https://[a-z0-9.-]+(:[0-9]+)?(/.*)?$": "an https:// URL",
+}
+
+
+@dataclass(frozen=True)
+class FlatConfig:
+    """Config as the Pulumi engine hands it to a program: strings, JSON for structures."""
+
+    values: dict[str, str]
+    secret_keys: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True)
+class LoadedConfig:
+    stack: str
+    config: StackConfig
+    region: str | None
+    project_dir: Path
+    warnings: tuple[ConfigIssue, ...] = field(default_factory=tuple)
+
+
+# --------------------------------------------------------------------------- sources
+
+
+def stacks_dir(project_dir: Path) -> Path:
+    project = yaml.safe_load((project_dir / "Pulumi.yaml").read_text()) or {}
+    return project_dir / project.get("stackConfigDir", ".")
+
+
+def known_stacks(project_dir: Path) -> list[str]:
+    return sorted(p.name[len("Pulumi.") : -len(".yaml")] for p in stacks_dir(project_dir).glob("Pulumi.*.yaml"))
+
+
+def stack_file(project_dir: Path, stack: str) -> Path:
+    path = stacks_dir(project_dir) / f"Pulumi.{stack}.yaml"
+    if not path.is_file():
+        raise StackNotFoundError(stack, known_stacks(project_dir), str(stacks_dir(project_dir).relative_to(project_dir)))
+    return path
+
+
+def read_stack_file(project_dir: Path, stack: str) -> FlatConfig:
+    """The stack file flattened the way the engine would pass it, secure values masked."""
+    path = stack_file(project_dir, stack)
+    try:
+        document = yaml.safe_load(path.read_text()) or {}
+    except yaml.YAMLError as error:
+        raise ConfigError(stack, [ConfigIssue(str(path.name), "(file)", f"is not valid YAML: {error}")], str(path)) from None
+    config = document.get("config") or {}
+    if not isinstance(config, dict):
+        raise ConfigError(stack, [ConfigIssue("config", config, "must be a mapping of 'namespace:key' to values")], str(path))
+    values: dict[str, str] = {}
+    secret_keys: set[str] = set()
+    for key, value in config.items():
+        masked, is_secret = _mask_secure(value)
+        values[str(key)] = _as_engine_string(masked)
+        if is_secret:
+            secret_keys.add(str(key))
+    return FlatConfig(values, frozenset(secret_keys))
+
+
+def _mask_secure(value: Any) -> tuple[Any, bool]:
+    """Replace ``{secure: <ciphertext>}`` leaves, which only the Pulumi CLI can decrypt."""
+    if isinstance(value, dict):
+        if set(value) == {"secure"}:
+            return SECRET_MASK, True
+        pairs = {k: _mask_secure(v) for k, v in value.items()}
+        return {k: v for k, (v, _) in pairs.items()}, any(s for _, s in pairs.values())
+    if isinstance(value, list):
+        items = [_mask_secure(v) for v in value]
+        return [v for v, _ in items], any(s for _, s in items)
+    return value, False
+
+
+def _as_engine_string(value: Any) -> str:
+    if isinstance(value, (dict, list)):
+        return json.dumps(value, default=str)
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def from_pulumi_runtime() -> FlatConfig:
+    """The config of the running Pulumi program (engine or mock monitor)."""
+    from pulumi.runtime import config as runtime_config
+
+    values = {k: str(v) for k, v in runtime_config.get_config_env().items()}
+    values.update({k: str(v) for k, v in runtime_config.CONFIG.get().items()})
+    secret = set(runtime_config.get_config_secret_keys_env()) | set(runtime_config._SECRET_KEYS.get())
+    return FlatConfig(values, frozenset(secret))
+
+
+# --------------------------------------------------------------------------- validation
+
+
+def load(flat: FlatConfig, stack: str, project_dir: Path, source: str | None = None) -> LoadedConfig:
+    """Validate ``flat`` completely or raise one ConfigError listing every problem."""
+    data, issues = _airlock_keys(flat)
+    try:
+        config = StackConfig.model_validate(data)
+    except ValidationError as error:
+        raise ConfigError(stack, issues + _pydantic_issues(error, data), source) from None
+    if issues:
+        raise ConfigError(stack, issues, source)
+    region = flat.values.get("aws:region")
+    apply_defaults(config, stack, region)
+    found = check(config, RuleContext(stack=stack, region=region, project_dir=project_dir))
+    errors = [issue for issue in found if issue.severity == "error"]
+    if errors:
+        raise ConfigError(stack, errors, source)
+    warnings = tuple(issue for issue in found if issue.severity == "warning")
+    return LoadedConfig(stack, config, region, project_dir, warnings)
+
+
+def _airlock_keys(flat: FlatConfig) -> tuple[dict[str, Any], list[ConfigIssue]]:
+    data: dict[str, Any] = {}
+    issues: list[ConfigIssue] = []
+    for full_key, raw in sorted(flat.values.items()):
+        namespace, _, name = full_key.partition(":")
+        if namespace == NAMESPACE:
+            data[name] = _decode(raw)
+        elif namespace not in FOREIGN_NAMESPACES and difflib.get_close_matches(namespace, [NAMESPACE], cutoff=0.7):
+            issues.append(ConfigIssue(full_key, raw if full_key not in flat.secret_keys else SECRET_MASK, f"unknown namespace '{namespace}'; did you mean '{NAMESPACE}:{name}'?"))
+    return data, issues
+
+
+def _decode(raw: str) -> Any:
+    """Structured config arrives as JSON text; scalars stay strings for pydantic to coerce."""
+    if raw[:1] in ("{", "["):
+        try:
+            return json.loads(raw)
+        except json.JSONDecodeError:
+            return raw
+    return raw
+
+
+def _pydantic_issues(error: ValidationError, data: dict[str, Any]) -> list[ConfigIssue]:
+    issues = []
+    for item in error.errors(include_url=False):
+        loc = tuple(item["loc"])
+        path = key_path(*loc)
+        value = item.get("input")
+        if _is_secret_field(loc):
+            value = SECRET_MASK
+        if item["type"] == "extra_forbidden":
+            issues.append(ConfigIssue(path, value, _unknown_key_message(loc)))
+        elif item["type"] == "missing":
+            issues.append(ConfigIssue(path, None, "required key is missing"))
+        else:
+            issues.append(ConfigIssue(path, value, _friendly(item)))
+    return issues
+
+
+def _friendly(item: dict[str, Any]) -> str:
+    if item["type"] == "string_pattern_mismatch":
+        pattern = item.get("ctx", {}).get("pattern", "")
+        return f"must be {PATTERN_MEANINGS.get(pattern, 'text matching ' + pattern)}"
+    message = item["msg"]
+    return message.removeprefix("Value error, ")
+
+
+def _unknown_key_message(loc: tuple) -> str:
+    model = _model_at(loc[:-1])
+    name = str(loc[-1])
+    if model is None:
+        return "unknown key"
+    valid = sorted(f.alias or n for n, f in model.model_fields.items())
+    close = difflib.get_close_matches(name, valid, n=1, cutoff=0.6)
+    close = close or [v for v in valid if v.lower() == name.lower()]
+    hint = f"did you mean '{close[0]}'? " if close else ""
+    return f"unknown key; {hint}valid keys here: {', '.join(valid)}"
+
+
+def _model_at(loc: tuple) -> type[BaseModel] | None:
+    model: type[BaseModel] | None = StackConfig
+    for part in loc:
+        if isinstance(part, int) or model is None:
+            continue
+        fields = {f.alias or n: f for n, f in model.model_fields.items()}
+        if part not in fields:
+            return None
+        model = _unwrap_model(fields[part].annotation)
+    return model
+
+
+def _unwrap_model(annotation: Any) -> type[BaseModel] | None:
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    for arg in typing.get_args(annotation):
+        found = _unwrap_model(arg)
+        if found is not None:
+            return found
+    return None
+
+
+def _is_secret_field(loc: tuple) -> bool:
+    model = _model_at(loc[:-1])
+    if model is None or not loc or isinstance(loc[-1], int):
+        return False
+    fields = {f.alias or n: f for n, f in model.model_fields.items()}
+    annotation = fields[loc[-1]].annotation if loc[-1] in fields else None
+    return annotation is SecretStr or SecretStr in typing.get_args(annotation)

@@ -1,0 +1,130 @@
+"""Profile and catalog defaults: what ``None`` in the schema resolves to.
+
+A profile is one switch that sets the whole posture (see docs/profiles.md). A stack may
+override any default; ``components.config_rules`` then rejects overrides that break the
+profile's promise. Defaults are applied in place, once, before the rules run.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from dataclasses import dataclass
+
+from components.catalog import GPU_INSTANCES, MODEL_ARCHITECTURES, WEIGHT_BYTES
+from components.config import (
+    ModelArchitectureConfig,
+    NetworkConfig,
+    StackConfig,
+    SystemPoolConfig,
+)
+
+
+@dataclass(frozen=True)
+class ProfileDefaults:
+    nat_gateways: str
+    egress_proxy: bool
+    # Whether anything in the stack may reach the internet at all.
+    internet: bool
+
+
+PROFILES: dict[str, ProfileDefaults] = {
+    "cloud": ProfileDefaults(nat_gateways="perAz", egress_proxy=True, internet=True),
+    "hybrid": ProfileDefaults(nat_gateways="perAz", egress_proxy=True, internet=True),
+    "airgapped": ProfileDefaults(nat_gateways="none", egress_proxy=False, internet=False),
+}
+
+# Interface endpoints every stack gets by default. Airgapped nodes cannot bootstrap or
+# pull images without the first seven, and the runtime's queue needs sqs.
+DEFAULT_INTERFACE_ENDPOINTS = ["ecr.api", "ecr.dkr", "sts", "secretsmanager", "kms", "logs", "ec2", "sqs"]
+DEFAULT_GATEWAY_ENDPOINTS = ["s3", "dynamodb"]
+
+CLOUD_BASE_URLS = {
+    "anthropic": "https://api.anthropic.com",
+    "openai": "https://api.openai.com/v1",
+    "bedrock": "https://bedrock-runtime.{region}.amazonaws.com",
+}
+
+
+def default_subnets(
+    vpc: ipaddress.IPv4Network, zones: int
+) -> tuple[list[ipaddress.IPv4Network], list[ipaddress.IPv4Network]]:
+    """Private subnets take large equal blocks (pods get VPC addresses); public subnets,
+    which only hold NAT gateways, are small blocks carved from the last block."""
+    split = 2 if zones <= 3 else 3
+    blocks = list(vpc.subnets(prefixlen_diff=split))
+    private = blocks[:zones]
+    public_prefix = min(vpc.prefixlen + 8, 28)
+    public = list(blocks[-1].subnets(new_prefix=max(public_prefix, blocks[-1].prefixlen)))[:zones]
+    return private, public
+
+
+def weight_gib(parameters_billions: float, quantization: str) -> float:
+    return parameters_billions * 1e9 * WEIGHT_BYTES[quantization] / 1024**3
+
+
+def apply_defaults(config: StackConfig, stack: str, region: str | None) -> None:
+    """Fill every ``None`` the schema left for the profile or the catalogs to decide."""
+    profile = PROFILES[config.profile]
+
+    if config.cluster.name is None:
+        config.cluster.name = f"airlock-{stack}"
+    if config.platform == "aws":
+        config.cluster.cni = config.cluster.cni or "vpc-cni"
+        _network_defaults(config, profile, region)
+        if config.system_pool is None:
+            config.system_pool = SystemPoolConfig()
+
+    for pool in config.gpu_pools:
+        known = GPU_INSTANCES.get(pool.instance_type or "")
+        if known:
+            pool.gpu_model = pool.gpu_model or known.gpu_model
+            pool.gpus_per_node = pool.gpus_per_node or known.gpus
+            pool.gpu_memory_gib = pool.gpu_memory_gib or known.gpu_memory_gib
+        if pool.desired_size is None:
+            pool.desired_size = pool.min_size
+        if not pool.node_selector:
+            pool.node_selector = {"airlock.dev/gpu-pool": pool.name}
+
+    for model in config.models:
+        known_arch = MODEL_ARCHITECTURES.get(model.hugging_face_id)
+        if model.architecture is None and known_arch:
+            model.architecture = ModelArchitectureConfig.model_validate(
+                {
+                    "parametersBillions": known_arch.parameters_billions,
+                    "layers": known_arch.layers,
+                    "kvHeads": known_arch.kv_heads,
+                    "headDim": known_arch.head_dim,
+                }
+            )
+        if model.cache.size_gib is None and model.architecture is not None:
+            weights = weight_gib(model.architecture.parameters_billions, model.quantization)
+            model.cache.size_gib = max(50, int(2 * weights) + 1)
+        if model.autoscaling.max_replicas is None:
+            model.autoscaling.max_replicas = model.replicas
+
+    for cloud_model in config.cloud_models:
+        if cloud_model.base_url is None:
+            cloud_model.base_url = CLOUD_BASE_URLS[cloud_model.provider].format(region=region or "us-east-1")
+
+    if config.egress_proxy.enabled is None:
+        config.egress_proxy.enabled = profile.egress_proxy
+
+
+def _network_defaults(config: StackConfig, profile: ProfileDefaults, region: str | None) -> None:
+    if config.network is None:
+        config.network = NetworkConfig()
+    network = config.network
+    if network.availability_zones is None:
+        network.availability_zones = [f"{region}{suffix}" for suffix in "abc"] if region else []
+    if network.nat_gateways is None:
+        network.nat_gateways = profile.nat_gateways
+    zones = len(network.availability_zones)
+    private, public = default_subnets(network.vpc_cidr, max(zones, 1))
+    if network.private_subnet_cidrs is None:
+        network.private_subnet_cidrs = private[:zones]
+    if network.public_subnet_cidrs is None:
+        network.public_subnet_cidrs = public[:zones] if network.nat_gateways != "none" else []
+    if network.interface_endpoints is None:
+        network.interface_endpoints = list(DEFAULT_INTERFACE_ENDPOINTS)
+    if network.gateway_endpoints is None:
+        network.gateway_endpoints = list(DEFAULT_GATEWAY_ENDPOINTS)

@@ -1,0 +1,30 @@
+"""Glue between the Pulumi program and the config loader."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pulumi
+
+from components.config_errors import ConfigError
+from components.config_loader import LoadedConfig, from_pulumi_runtime, load
+
+
+class InvalidStackConfig(pulumi.RunError):
+    """Stops the program before any resource is registered. RunError makes the engine
+    print just the message, which already names every bad key, without a traceback."""
+
+    def __init__(self, error: ConfigError) -> None:
+        super().__init__(str(error))
+        self.error = error
+
+
+def load_stack_config(project_dir: Path) -> LoadedConfig:
+    stack = pulumi.get_stack()
+    try:
+        loaded = load(from_pulumi_runtime(), stack, project_dir, source=f"stack '{stack}'")
+    except ConfigError as error:
+        raise InvalidStackConfig(error) from None
+    for warning in loaded.warnings:
+        pulumi.log.warn(str(warning))
+    return loaded
