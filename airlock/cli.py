@@ -6,12 +6,12 @@ Airlock itself (for example a component producing an invalid Kubernetes object).
 
 from __future__ import annotations
 
+import functools
 import os
-import sys
 import time
 import traceback
 from pathlib import Path
-from typing import Optional
+from typing import Any, Callable, Optional
 
 import typer
 from rich.console import Console
@@ -25,8 +25,8 @@ app = typer.Typer(
     help="Airlock: deploy production AI agents on infrastructure you own.",
     pretty_exceptions_enable=False,
 )
-out = Console()
-err = Console(stderr=True)
+out = Console(soft_wrap=True)
+err = Console(stderr=True, soft_wrap=True)
 
 EXIT_BAD_INPUT = 2
 EXIT_FAULT = 1
@@ -34,11 +34,33 @@ EXIT_FAULT = 1
 ProjectOption = typer.Option(None, "--project", help="Project directory (default: nearest Pulumi.yaml upwards).")
 
 
+def cli_errors(command: Callable[..., None]) -> Callable[..., None]:
+    """Map errors to exit statuses at the command boundary; bad input never shows a traceback."""
+
+    @functools.wraps(command)
+    def run(*args: Any, **kwargs: Any) -> None:
+        from components.config_errors import ConfigError, StackNotFoundError
+
+        try:
+            command(*args, **kwargs)
+        except (ConfigError, StackNotFoundError, ProjectNotFoundError) as error:
+            err.print(f"[red]error:[/red] {error}", highlight=False)
+            raise typer.Exit(EXIT_BAD_INPUT) from None
+        except (typer.Exit, typer.Abort):
+            raise
+        except Exception as error:  # noqa: BLE001 the CLI boundary: report faults, do not crash
+            _report_fault(error)
+            raise typer.Exit(EXIT_FAULT) from None
+
+    return run
+
+
 def _project(project: Optional[Path]) -> Path:
     return check_project(project) if project else find_project()
 
 
 @app.command()
+@cli_errors
 def validate(
     stack: str = typer.Argument(..., help="Stack name: stacks/Pulumi.<stack>.yaml."),
     project: Optional[Path] = ProjectOption,
@@ -57,6 +79,7 @@ def validate(
 
 
 @app.command()
+@cli_errors
 def synth(
     stack: str = typer.Argument(..., help="Stack name: stacks/Pulumi.<stack>.yaml."),
     out_dir: Optional[Path] = typer.Option(None, "--out", help="Bundle directory (default: out/<stack>)."),
@@ -94,27 +117,8 @@ def _print_warnings(warnings: list[str]) -> None:
 
 
 def main() -> None:
-    """Console-script entry point: maps errors to exit statuses, never a traceback for bad input."""
-    from components.config_errors import ConfigError, StackNotFoundError
-
-    try:
-        app(standalone_mode=False)
-    except (ConfigError, StackNotFoundError, ProjectNotFoundError) as error:
-        err.print(f"[red]error:[/red] {error}", highlight=False, soft_wrap=True)
-        sys.exit(EXIT_BAD_INPUT)
-    except typer.Exit as done:
-        sys.exit(done.exit_code)
-    except typer.Abort:
-        err.print("aborted")
-        sys.exit(EXIT_FAULT)
-    except Exception as error:  # noqa: BLE001 the CLI boundary: report faults, do not crash
-        from click import ClickException
-
-        if isinstance(error, ClickException):
-            error.show()
-            sys.exit(error.exit_code)
-        _report_fault(error)
-        sys.exit(EXIT_FAULT)
+    """Console-script entry point (usage errors exit 2, as click does)."""
+    app()
 
 
 def _report_fault(error: Exception) -> None:

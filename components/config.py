@@ -78,11 +78,16 @@ def _egress_entry(text: str) -> str:
 EgressEntry = Annotated[str, AfterValidator(_egress_entry)]
 
 
+def config_key(field_name: str) -> str:
+    """snake_case field -> the camelCase key users write (``disk_size_gib`` -> ``diskSizeGiB``)."""
+    return re.sub(r"Gib$", "GiB", to_camel(field_name))
+
+
 class ConfigModel(BaseModel):
     """Base for every config block: camelCase keys only, unknown keys rejected."""
 
     model_config = ConfigDict(
-        alias_generator=to_camel,
+        alias_generator=config_key,
         validate_by_alias=True,
         validate_by_name=False,
         extra="forbid",
@@ -269,6 +274,11 @@ class ModelCacheConfig(ConfigModel):
         None, ge=1, le=65536, description="Cache size, GiB. Default: twice the weight size, at least 50."
     )
     storage_class: Optional[str] = Field(None, description="StorageClass of the cache PVC. Default: the cluster's.")
+    existing_claim: Optional[Name] = Field(
+        None,
+        description="An existing PVC in the models namespace that already holds the weights (weightsSource 'pvc'); "
+        "mounted read-only instead of creating a cache PVC.",
+    )
 
 
 class AutoscalingConfig(ConfigModel):

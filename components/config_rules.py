@@ -390,6 +390,14 @@ def _weights_location(i: int, model) -> Iterator[ConfigIssue]:
         yield ConfigIssue(path, uri, "weightsSource 'pvc' needs the absolute path of the weights on the cache volume (e.g. /models/llama-70b)")
     if model.weights_source == "pvc" and model.cache.type != "pvc":
         yield ConfigIssue(key_path("models", i, "cache", "type"), model.cache.type, "pre-staged weights live on a PVC; allowed: 'pvc'")
+    if model.weights_source == "pvc" and not model.cache.existing_claim:
+        yield ConfigIssue(
+            key_path("models", i, "cache", "existingClaim"), None, "weightsSource 'pvc' needs the name of the PVC that holds the pre-staged weights"
+        )
+    if model.cache.existing_claim and model.weights_source != "pvc":
+        yield ConfigIssue(
+            key_path("models", i, "cache", "existingClaim"), model.cache.existing_claim, "only for weightsSource 'pvc' (pre-staged weights)"
+        )
 
 
 # --------------------------------------------------------------------------- cloud models, secrets

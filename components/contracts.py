@@ -23,3 +23,25 @@ class ClusterAccess:
     oidc_issuer: Optional[pulumi.Output[str]] = None
     # Resources workloads must wait for (node groups, CNI add-ons).
     ready: list[pulumi.Resource] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class AwsServices:
+    """What the AWS side (components/aws) hands to the workloads (components/workloads).
+
+    Filled by the AWS platform build; ``None`` on platform 'kubernetes'.
+    """
+
+    region: str
+    account_id: pulumi.Input[str]
+    # IRSA role the orchestrator's ServiceAccount assumes (reads its secrets, queue, table, bucket).
+    orchestrator_role_arn: pulumi.Input[str]
+    # Secrets Manager ARNs by airlock:secrets name; the runtime's broker reads them at tool-call time.
+    secret_arns: dict[str, pulumi.Input[str]]
+    # ECR repository URLs by image key (ImagesConfig field name), used by resolve_image.
+    registry_urls: dict[str, pulumi.Input[str]]
+    queue_url: pulumi.Input[str]
+    checkpoint_table: pulumi.Input[str]
+    audit_bucket: pulumi.Input[str]
+    # S3 bucket of mirrored weights (model weightsSource 's3') readable by model servers, if any.
+    model_server_role_arn: Optional[pulumi.Input[str]] = None

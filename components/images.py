@@ -8,6 +8,10 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Mapping
+
+if TYPE_CHECKING:
+    from pulumi import Input
 
 _COMPONENT = r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*"
 _REFERENCE = re.compile(
@@ -59,16 +63,39 @@ class ImageRef:
         what ``crane copy``/``skopeo copy`` scripts in docs/profiles.md produce. The
         digest is content-addressed, so it stays valid in the mirror.
         """
-        return f"{prefix.rstrip('/')}/{self.basename}{self._suffix()}"
+        return f"{prefix.rstrip('/')}/{self.basename}{self.suffix()}"
 
-    def _suffix(self) -> str:
+    def suffix(self) -> str:
+        """``:tag@digest`` as far as present."""
         return (f":{self.tag}" if self.tag else "") + (f"@{self.digest}" if self.digest else "")
 
     def __str__(self) -> str:
         host = f"{self.registry}/" if self.registry else ""
-        return f"{host}{self.repository}{self._suffix()}"
+        return f"{host}{self.repository}{self.suffix()}"
 
 
 def registry_host(prefix: str) -> str:
     """The host part of a mirror prefix such as ``harbor.corp:5000/airlock``."""
     return prefix.split("/", 1)[0]
+
+
+# Image keys as they appear under airlock:images.
+IMAGE_KEYS = ("runtime", "sandbox_executor", "vllm", "egress_proxy", "otel_collector", "nvidia_device_plugin")
+
+
+def resolve_image(images, key: str, registry_urls: Mapping[str, "Input[str]"] | None = None) -> "Input[str]":
+    """The reference a pod spec uses for image ``key`` (a field of ImagesConfig).
+
+    Precedence: an explicit mirror (``images.mirror``) wins; otherwise a repository this
+    stack created (ECR on aws, passed as ``registry_urls[key]``, e.g.
+    ``123456789012.dkr.ecr.us-east-1.amazonaws.com/airlock/vllm``); otherwise the reference
+    as configured (upstream registry).
+    """
+    import pulumi
+
+    ref = ImageRef.parse(getattr(images, key))
+    if images.mirror:
+        return ref.with_registry(images.mirror)
+    if registry_urls and key in registry_urls:
+        return pulumi.Output.concat(registry_urls[key], ref.suffix())
+    return str(ref)
