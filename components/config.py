@@ -62,7 +62,7 @@ _FQDN = re.compile(r"(\*\.)?([a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?\.)+[a-z]{2,63}")
 
 def _egress_entry(text: str) -> str:
     """An allowlist entry is a CIDR (or bare IP) or a DNS name reached through the proxy."""
-    if re.fullmatch(r"[0-9./]+", text) or ":" in text:
+    if re.fullmatch(r"[0-9./]+", text) or re.fullmatch(r"[0-9a-fA-F:./]*:[0-9a-fA-F:./]*", text):
         try:
             ipaddress.ip_network(text, strict=True)
         except ValueError as error:

@@ -25,7 +25,7 @@ def key_path(*parts: str | int) -> str:
 
 def show_value(value: Any) -> str:
     """A short, secret-safe rendering of a config value for messages."""
-    if isinstance(value, SecretStr):
+    if isinstance(value, SecretStr) or value == SECRET_MASK:
         return SECRET_MASK
     if isinstance(value, str):
         text = json.dumps(value)

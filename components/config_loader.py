@@ -93,9 +93,13 @@ def read_stack_file(project_dir: Path, stack: str) -> FlatConfig:
         document = yaml.safe_load(path.read_text()) or {}
     except yaml.YAMLError as error:
         raise ConfigError(stack, [ConfigIssue(str(path.name), "(file)", f"is not valid YAML: {error}")], str(path)) from None
-    config = document.get("config") or {}
-    if not isinstance(config, dict):
-        raise ConfigError(stack, [ConfigIssue("config", config, "must be a mapping of 'namespace:key' to values")], str(path))
+    if not isinstance(document, dict) or not isinstance(document.get("config") or {}, dict):
+        raise ConfigError(stack, [ConfigIssue("config", "(file)", "must be a mapping of 'namespace:key' to values")], str(path))
+    return flatten(document.get("config") or {})
+
+
+def flatten(config: dict[str, Any]) -> FlatConfig:
+    """A stack file's ``config:`` mapping as the engine would pass it, secure values masked."""
     values: dict[str, str] = {}
     secret_keys: set[str] = set()
     for key, value in config.items():
