@@ -111,6 +111,9 @@ class ScriptedModelServer:
                 if isinstance(reply, HttpReply):
                     status, payload, headers = reply.status, reply.body, reply.headers
                 else:
+                    # Like a real server, never produce more output tokens than max_tokens.
+                    cap = int(body.get("max_tokens") or reply.usage[1])
+                    reply = Turn(reply.text, reply.calls, (reply.usage[0], min(reply.usage[1], cap)))
                     status, payload, headers = 200, server.render(reply, n), {}
                 data = json.dumps(payload if payload is not None else {"error": "scripted"}).encode()
                 try:
@@ -326,3 +329,36 @@ def wait_killed(proc: subprocess.Popen[str], timeout: float = 60) -> None:
     """Wait for a process the test (or the process itself) SIGKILLed."""
     proc.wait(timeout=timeout)
     assert proc.returncode == -signal.SIGKILL, f"expected SIGKILL, got {proc.returncode}: {proc.stderr.read() if proc.stderr else ''}"
+
+
+class WebhookServer:
+    """Receives approval notifications (or any JSON POST) on 127.0.0.1."""
+
+    def __init__(self, status: int = 200) -> None:
+        self.received: list[dict[str, Any]] = []
+        self.status = status
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args: Any) -> None:
+                pass
+
+            def do_POST(self) -> None:  # noqa: N802
+                length = int(self.headers.get("content-length") or 0)
+                raw = self.rfile.read(length)
+                server.received.append({"path": self.path, "body": raw, "headers": dict(self.headers)})
+                self.send_response(server.status)
+                self.send_header("content-length", "0")
+                self.end_headers()
+
+        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._httpd.daemon_threads = True
+        threading.Thread(target=self._httpd.serve_forever, daemon=True).start()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self._httpd.server_address[1]}/hooks/airlock"
+
+    def close(self) -> None:
+        self._httpd.shutdown()
+        self._httpd.server_close()
