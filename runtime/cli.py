@@ -104,6 +104,17 @@ class _Output:
             print(json.dumps(obj, ensure_ascii=False))
 
 
+def _who(env_var: str) -> str:
+    """Who is acting, for the audit log: an explicit name, else the OS user."""
+    name = os.environ.get(env_var)
+    if name:
+        return name
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):  # containers often run as a UID without a passwd entry
+        return f"uid:{os.getuid()}"
+
+
 def _outcome_text(outcome: Any, state_dir: str) -> str:
     lines = [f"task {outcome.task_id}: {outcome.status}", f"agent version: {outcome.agent_version}"]
     if outcome.output is not None:
@@ -226,7 +237,7 @@ def _cmd_approvals(args: argparse.Namespace, out: _Output) -> int:
                 )
             out.result({"approvals": [r.to_json() for r in records]})
             return EXIT_OK
-        by = os.environ.get("AIRLOCK_APPROVER") or getpass.getuser()
+        by = _who("AIRLOCK_APPROVER")
         record = approvals.decide(store, args.approval_id, approve=args.decision == "approve", by=by, reason=args.reason)
         audit = AuditLog(state_dir / "audit")
         try:
@@ -279,7 +290,7 @@ def _cmd_kill(args: argparse.Namespace, out: _Output) -> int:
     state_dir = Path(args.state)
     store = Store(state_dir, create=False)
     audit = AuditLog(state_dir / "audit")
-    by = os.environ.get("AIRLOCK_OPERATOR") or getpass.getuser()
+    by = _who("AIRLOCK_OPERATOR")
     try:
         if args.clear:
             if args.task_id:

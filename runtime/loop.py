@@ -126,14 +126,15 @@ class Runner:
 
     def start(self, task_text: str) -> TaskOutcome:
         self.task_id = new_task_id()
-        redacted = self.agent.redactor.text(task_text)
+        # A secret pasted into the task would otherwise reach the model and the checkpoint.
+        task_text = self.agent.redactor.text(task_text)
         head = self._audit(
             "task_started",
             {
                 "agent": self.agent.name,
                 "spec_path": str(self.agent.loaded.path) if self.agent.loaded.path else None,
-                "task_sha256": digest(redacted),
-                "task_preview": preview(redacted),
+                "task_sha256": digest(task_text),
+                "task_preview": preview(task_text),
             },
         )
         self.store.create_task(

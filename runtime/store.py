@@ -190,11 +190,14 @@ class Store:
         path = state_dir / DB_NAME
         if not create and not path.exists():
             raise BadInput(f"--state: {str(state_dir)!r} holds no Airlock state (no {DB_NAME})")
-        state_dir.mkdir(parents=True, exist_ok=True)
-        # isolation_level=None: we issue BEGIN IMMEDIATE ourselves, so a writer takes the
-        # lock up front instead of failing half-way on upgrade from a read lock.
-        self.conn = sqlite3.connect(path, isolation_level=None, timeout=30.0)
-        self.conn.execute("PRAGMA journal_mode=WAL")
+        try:
+            state_dir.mkdir(parents=True, exist_ok=True)
+            # isolation_level=None: we issue BEGIN IMMEDIATE ourselves, so a writer takes the
+            # lock up front instead of failing half-way on upgrade from a read lock.
+            self.conn = sqlite3.connect(path, isolation_level=None, timeout=30.0)
+            self.conn.execute("PRAGMA journal_mode=WAL")
+        except (OSError, sqlite3.Error) as exc:
+            raise BadInput(f"--state: cannot use {str(state_dir)!r} as a state directory: {exc}") from None
         self.conn.execute("PRAGMA synchronous=FULL")
         self.conn.execute("PRAGMA foreign_keys=ON")
         self.conn.execute("PRAGMA busy_timeout=30000")

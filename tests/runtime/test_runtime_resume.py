@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import random
 import sqlite3
+import threading
 import time
 
 import pytest
@@ -133,3 +134,21 @@ def test_repeated_kills_at_random_points_still_give_exactly_once(ws, serve):
     assert set(ws.attempts()) == set(effects)
     assert len(task_ids(ws)) == 1
     assert_state_sound(ws)
+
+
+def test_a_task_cannot_be_resumed_while_its_process_runs(ws, serve):
+    release = threading.Event()
+    model = serve("openai", script())
+    model.on_request = lambda n, body: release.wait(60) if n == 1 else None
+    spec = ws.spec(model, tools=[tool("lookup_order"), tool("issue_refund")])
+    proc = start_cli("run", "--agent", str(spec), "--task", "t", "--state", str(ws.state), "--json", env=ws.env)
+    try:
+        while model.count == 0 and proc.poll() is None:  # until the run is inside its first model call
+            time.sleep(0.02)
+        busy = run_cli("resume", task_ids(ws)[0], "--state", str(ws.state), env=ws.env)
+        assert busy.rc == 2 and f"is already running in process {proc.pid}" in busy.stderr
+    finally:
+        release.set()
+    stdout, _ = proc.communicate(timeout=120)
+    assert proc.returncode == 0 and '"succeeded"' in stdout.splitlines()[-1]
+    assert turns(model) == [0, 1, 2] and len(ws.attempts()) == 1
