@@ -88,7 +88,9 @@ tools:
   - {{name: lookup_order, kind: python, target: "runtime_overhead:lookup_order", policy: allow}}
 budgets: {{maxSteps: {steps + 1}}}
 """
-    agent = load_agent(parse_spec(spec, source="bench", base_dir=HERE), router=Router({"default": ScriptedClient(steps)}))
+    agent = load_agent(
+        parse_spec(spec, source="bench", base_dir=HERE), router=Router({"default": ScriptedClient(steps)})
+    )
     store = Store(workdir, create=True)
     audit = AuditLog(workdir / "audit")
     runner = Runner(agent, store, audit)
@@ -182,8 +184,12 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps(result))
     else:
         print(f"{args.steps}-step tool-calling task, zero model latency, {args.repeats} repeats (medians)")
-        print(f"  airlock   (SQLite checkpoints, ledger, audit chain): {a * 1000:8.2f} ms  ({a / max(args.steps, 1) * 1000:.3f} ms/step)")
-        print(f"  langgraph (SqliteSaver checkpointer)               : {lg * 1000:8.2f} ms  ({lg / max(args.steps, 1) * 1000:.3f} ms/step)")
+        print(
+            f"  airlock   (SQLite checkpoints, ledger, audit chain): {a * 1000:8.2f} ms  ({a / max(args.steps, 1) * 1000:.3f} ms/step)"
+        )
+        print(
+            f"  langgraph (SqliteSaver checkpointer)               : {lg * 1000:8.2f} ms  ({lg / max(args.steps, 1) * 1000:.3f} ms/step)"
+        )
         print(f"  ratio airlock/langgraph: {a / lg:.3f}   (load average {result['loadavg']}, {result['cpus']} CPUs)")
     return 0
 

@@ -71,7 +71,15 @@ def new_approval_id() -> str:
 
 
 def build_request(
-    *, task_id: str, tool_call_id: str, tool: str, raw_arguments: str, reason: str, agent: str, agent_version: str, note: str | None
+    *,
+    task_id: str,
+    tool_call_id: str,
+    tool: str,
+    raw_arguments: str,
+    reason: str,
+    agent: str,
+    agent_version: str,
+    note: str | None,
 ) -> ApprovalRequest:
     try:
         arguments: Any = json.loads(raw_arguments) if raw_arguments.strip() else {}
@@ -121,7 +129,8 @@ def for_call(store: Store, task_id: str, tool_call_id: str) -> ApprovalRecord | 
 
 def pending_for_task(store: Store, task_id: str) -> ApprovalRecord | None:
     row = store.conn.execute(
-        f"SELECT {_COLUMNS} FROM approvals WHERE task_id=? AND status='pending' ORDER BY requested_at LIMIT 1", (task_id,)
+        f"SELECT {_COLUMNS} FROM approvals WHERE task_id=? AND status='pending' ORDER BY requested_at LIMIT 1",
+        (task_id,),
     ).fetchone()
     return _record(row) if row else None
 

@@ -96,7 +96,9 @@ class AuditLog:
                     return 0, GENESIS, torn
                 chunk *= 4
 
-    def append(self, kind: str, data: dict[str, Any], *, task_id: str | None = None, agent_version: str | None = None) -> tuple[int, str]:
+    def append(
+        self, kind: str, data: dict[str, Any], *, task_id: str | None = None, agent_version: str | None = None
+    ) -> tuple[int, str]:
         fcntl.flock(self._lock_fd, fcntl.LOCK_EX)
         try:
             size = os.fstat(self._fd).st_size
@@ -139,8 +141,7 @@ class VerifyResult:
 
 def _lines(path: Path) -> Iterator[tuple[int, bytes]]:
     with open(path, "rb") as fh:
-        for number, raw in enumerate(fh, start=1):
-            yield number, raw
+        yield from enumerate(fh, start=1)
 
 
 def verify(audit_dir: Path, recorded_head: tuple[int, str] | None) -> VerifyResult:
@@ -148,7 +149,9 @@ def verify(audit_dir: Path, recorded_head: tuple[int, str] | None) -> VerifyResu
     path = audit_dir / LOG_NAME
     if not path.exists():
         if recorded_head is not None:
-            return VerifyResult(False, 0, f"{path} is missing but the state database recorded {recorded_head[0]} records", 1)
+            return VerifyResult(
+                False, 0, f"{path} is missing but the state database recorded {recorded_head[0]} records", 1
+            )
         return VerifyResult(True, 0, "audit log is empty")
     expected_seq = 1
     prev_hash = GENESIS
@@ -192,6 +195,10 @@ def verify(audit_dir: Path, recorded_head: tuple[int, str] | None) -> VerifyResu
             )
         if hashes.get(head_seq) != head_hash:
             return VerifyResult(
-                False, count, f"audit chain broken at seq {head_seq}: hash differs from the one the state database recorded", None, head_seq
+                False,
+                count,
+                f"audit chain broken at seq {head_seq}: hash differs from the one the state database recorded",
+                None,
+                head_seq,
             )
     return VerifyResult(True, count, f"audit chain intact: {count} records, head {prev_hash[:16]}")

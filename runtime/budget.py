@@ -52,7 +52,7 @@ class Usage:
         return asdict(self)
 
     @classmethod
-    def from_json(cls, data: dict[str, Any]) -> "Usage":
+    def from_json(cls, data: dict[str, Any]) -> Usage:
         return cls(**data)
 
     def describe(self) -> str:
@@ -86,7 +86,7 @@ class BudgetLimits:
     """Maximum wall-clock seconds of work; also bounds each model call's timeout."""
 
     @classmethod
-    def from_spec(cls, budgets: "Budgets") -> "BudgetLimits":
+    def from_spec(cls, budgets: Budgets) -> BudgetLimits:
         return cls(
             max_steps=budgets.max_steps,
             max_input_tokens=budgets.max_input_tokens,
@@ -95,7 +95,7 @@ class BudgetLimits:
             max_seconds=budgets.max_seconds,
         )
 
-    def check_before_model_call(self, usage: Usage, *, route: str, price: "Price") -> None:
+    def check_before_model_call(self, usage: Usage, *, route: str, price: Price) -> None:
         if self.max_steps is not None and usage.steps >= self.max_steps:
             raise BudgetExceeded("maxSteps", self.max_steps, f"reached before step {usage.steps + 1}", usage)
         if self.max_seconds is not None and usage.elapsed_seconds >= self.max_seconds:
@@ -124,7 +124,7 @@ class BudgetLimits:
                     usage,
                 )
 
-    def output_allowance(self, usage: Usage, *, route: str, route_max_tokens: int, price: "Price") -> int:
+    def output_allowance(self, usage: Usage, *, route: str, route_max_tokens: int, price: Price) -> int:
         """max_tokens for the next call: the route's cap, lowered to what the budget has left."""
         allowance = route_max_tokens
         if self.max_output_tokens is not None:
@@ -136,8 +136,6 @@ class BudgetLimits:
             left_usd = self.max_cost_usd - usage.cost_usd - price.cost(usage.last_input_tokens.get(route, 0), 0)
             affordable = math.floor(left_usd * 1_000_000 / price.output_per_mtok)
             if affordable < 1:
-                raise BudgetExceeded(
-                    "maxCostUsd", self.max_cost_usd, "leaves no room for another call's output", usage
-                )
+                raise BudgetExceeded("maxCostUsd", self.max_cost_usd, "leaves no room for another call's output", usage)
             allowance = min(allowance, affordable)
         return allowance

@@ -128,7 +128,9 @@ def _outcome_text(outcome: Any, state_dir: str) -> str:
     )
     if outcome.pending_approval:
         a = outcome.pending_approval
-        lines.append(f"pending approval {a['id']}: {a['tool']} {json.dumps(a['arguments'], ensure_ascii=False)} ({a['reason']})")
+        lines.append(
+            f"pending approval {a['id']}: {a['tool']} {json.dumps(a['arguments'], ensure_ascii=False)} ({a['reason']})"
+        )
         lines.append(f"  decide:   airlock-runtime approvals decide {a['id']} approve|deny --state {state_dir}")
         lines.append(f"  continue: airlock-runtime resume {outcome.task_id} --state {state_dir}")
     return "\n".join(lines)
@@ -238,13 +240,21 @@ def _cmd_approvals(args: argparse.Namespace, out: _Output) -> int:
             out.result({"approvals": [r.to_json() for r in records]})
             return EXIT_OK
         by = _who("AIRLOCK_APPROVER")
-        record = approvals.decide(store, args.approval_id, approve=args.decision == "approve", by=by, reason=args.reason)
+        record = approvals.decide(
+            store, args.approval_id, approve=args.decision == "approve", by=by, reason=args.reason
+        )
         audit = AuditLog(state_dir / "audit")
         try:
             head = audit.append(
                 "approval_decided",
-                {"approval_id": record.id, "tool_call_id": record.request.tool_call_id, "tool": record.request.tool,
-                 "status": record.status, "decided_by": by, "reason": args.reason},
+                {
+                    "approval_id": record.id,
+                    "tool_call_id": record.request.tool_call_id,
+                    "tool": record.request.tool,
+                    "status": record.status,
+                    "decided_by": by,
+                    "reason": args.reason,
+                },
                 task_id=record.request.task_id,
                 agent_version=record.request.requested_by.get("agent_version"),
             )
@@ -276,7 +286,15 @@ def _cmd_audit(args: argparse.Namespace, out: _Output) -> int:
             store.close()
     result = verify(audit_dir, head)
     if out.as_json:
-        out.result({"ok": result.ok, "records": result.records, "message": result.message, "line": result.bad_line, "seq": result.bad_seq})
+        out.result(
+            {
+                "ok": result.ok,
+                "records": result.records,
+                "message": result.message,
+                "line": result.bad_line,
+                "seq": result.bad_seq,
+            }
+        )
     else:
         print(result.message, file=sys.stdout if result.ok else sys.stderr)
     return EXIT_OK if result.ok else 1
@@ -301,14 +319,23 @@ def _cmd_kill(args: argparse.Namespace, out: _Output) -> int:
             cleared = store.clear_global_kill()
             if cleared:
                 store.record_audit_head(audit.append("kill_switch_cleared", {"by": by}))
-            out.say("kill switch cleared; killed tasks stay killed until resumed" if cleared else "kill switch was not engaged")
+            out.say(
+                "kill switch cleared; killed tasks stay killed until resumed"
+                if cleared
+                else "kill switch was not engaged"
+            )
             out.result({"kill_switch": "cleared" if cleared else "not engaged"})
             return EXIT_OK
 
         def stop_idle(task: Any, global_info: dict[str, Any] | None) -> None:
             store.set_status(task.id, KILLED, error=kill_message(task.id, global_info, args.state))
             store.record_audit_head(
-                audit.append("task_killed", {"by": by, "from_status": task.status}, task_id=task.id, agent_version=task.agent_version)
+                audit.append(
+                    "task_killed",
+                    {"by": by, "from_status": task.status},
+                    task_id=task.id,
+                    agent_version=task.agent_version,
+                )
             )
 
         if args.task_id:
@@ -319,7 +346,9 @@ def _cmd_kill(args: argparse.Namespace, out: _Output) -> int:
                 result = f"already {task.status}"
             elif task.status == RUNNING and owner_alive(task.owner):
                 store.request_kill(task.id)
-                store.record_audit_head(audit.append("kill_requested", {"by": by}, task_id=task.id, agent_version=task.agent_version))
+                store.record_audit_head(
+                    audit.append("kill_requested", {"by": by}, task_id=task.id, agent_version=task.agent_version)
+                )
                 result = "stopping at the next step boundary"
             else:
                 stop_idle(task, None)

@@ -42,7 +42,9 @@ def lookup(conn: sqlite3.Connection, task_id: str, tool_call_id: str) -> LedgerE
     return LedgerEntry(row[0], row[1], row[2], row[3], row[4] == "done", row[5], bool(row[6]))
 
 
-def write_intent(cur: sqlite3.Cursor, task_id: str, tool_call_id: str, tool: str, arguments_sha256: str, ts: str) -> None:
+def write_intent(
+    cur: sqlite3.Cursor, task_id: str, tool_call_id: str, tool: str, arguments_sha256: str, ts: str
+) -> None:
     # OR IGNORE: re-recording the intent of a retried call must keep the original row.
     cur.execute(
         "INSERT OR IGNORE INTO ledger (task_id, tool_call_id, idempotency_key, tool, arguments_sha256, status, intent_at)"

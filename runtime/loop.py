@@ -158,13 +158,14 @@ class Runner:
         if task is None:
             raise UnknownTask(task_id)
         if task.agent_version != self.agent.version:
-            raise RuntimeError(f"task {task_id} was started by agent version {task.agent_version}, not {self.agent.version}")
+            raise RuntimeError(
+                f"task {task_id} was started by agent version {task.agent_version}, not {self.agent.version}"
+            )
         self.task_id = task_id
         if task.status in FINAL:
             return stored_outcome(self.store, task_id)  # nothing left to do: resume is idempotent
-        if task.status == WAITING_APPROVAL:
-            if approvals.pending_for_task(self.store, task_id) is not None:
-                return stored_outcome(self.store, task_id)  # still waiting for a human
+        if task.status == WAITING_APPROVAL and approvals.pending_for_task(self.store, task_id) is not None:
+            return stored_outcome(self.store, task_id)  # still waiting for a human
         self.store.claim(task_id, current_owner())
         self.state = self.store.load_state(task_id)
         self._audit("task_resumed", {"from_status": task.status, "checkpoint_seq": self.state.checkpoint_seq})
@@ -180,7 +181,10 @@ class Runner:
                 self._seen_call_ids.add(call["id"])
         default = self.agent.router.clients["default"]
         with self.telemetry.agent_span(
-            agent_name=self.agent.name, agent_version=self.agent.version, task_id=self.task_id, provider=default.provider_name
+            agent_name=self.agent.name,
+            agent_version=self.agent.version,
+            task_id=self.task_id,
+            provider=default.provider_name,
         ) as span:
             outcome = self._drive()
             span.set_attribute("airlock.task.status", outcome.status)
@@ -257,7 +261,15 @@ class Runner:
             return self._finish(BUDGET_EXCEEDED, error=redactor.text(error))
         except ModelCallError as exc:
             message = redactor.text(str(exc))
-            self._audit("model_call_failed", {"route": client.route_name, "model": client.model, "error_type": exc.error_type, "error": preview(message)})
+            self._audit(
+                "model_call_failed",
+                {
+                    "route": client.route_name,
+                    "model": client.model,
+                    "error_type": exc.error_type,
+                    "error": preview(message),
+                },
+            )
             return self._finish(FAILED, error=message)
         cost = price.cost(response.usage.input_tokens, response.usage.output_tokens)
         usage.model_calls += 1
@@ -317,9 +329,7 @@ class Runner:
                     n += 1
                     call_id = f"call_s{step}_{i}_{n}"
             self._seen_call_ids.add(call_id)
-            out.append(
-                {"id": call_id, "name": call.name, "arguments": self.agent.redactor.text(call.arguments)}
-            )
+            out.append({"id": call_id, "name": call.name, "arguments": self.agent.redactor.text(call.arguments)})
         return out
 
     # ------------------------------------------------------------------ tool calls
@@ -335,7 +345,8 @@ class Runner:
             )
             if decision.action is Action.DENY:
                 self._say(f"tool {name}: denied")
-                return self._error_result(call, f"error: {decision.reason}. The call was not executed.", span, "policy_denied")
+                self._error_result(call, f"error: {decision.reason}. The call was not executed.", span, "policy_denied")
+                return None
             if decision.action is Action.ASK:
                 record = approvals.for_call(self.store, self.task_id, call_id)
                 if record is None:
@@ -344,23 +355,37 @@ class Runner:
                     return self._waiting(record)
                 self._audit(
                     "approval_applied",
-                    {"approval_id": record.id, "tool_call_id": call_id, "status": record.status, "decided_by": record.decided_by},
+                    {
+                        "approval_id": record.id,
+                        "tool_call_id": call_id,
+                        "status": record.status,
+                        "decided_by": record.decided_by,
+                    },
                 )
                 if record.status == "denied":
                     why = f": {record.decision_reason}" if record.decision_reason else ""
                     self._say(f"tool {name}: denied by approver")
-                    return self._error_result(
-                        call, f"error: a human approver denied the call to {name!r}{why}. The call was not executed.", span, "approval_denied"
+                    self._error_result(
+                        call,
+                        f"error: a human approver denied the call to {name!r}{why}. The call was not executed.",
+                        span,
+                        "approval_denied",
                     )
+                    return None
             tool = self.agent.tools[name]
             try:
                 kwargs = tool.parse_arguments(raw)
             except ToolArgumentsError as exc:
                 self._say(f"tool {name}: invalid arguments")
-                return self._error_result(
-                    call, f"error: invalid arguments for tool {name!r}: {exc}. Fix the arguments and call the tool again.", span, "invalid_arguments"
+                self._error_result(
+                    call,
+                    f"error: invalid arguments for tool {name!r}: {exc}. Fix the arguments and call the tool again.",
+                    span,
+                    "invalid_arguments",
                 )
-            return self._execute(call, tool, kwargs, span)
+                return None
+            self._execute(call, tool, kwargs, span)
+            return None
 
     def _execute(self, call: dict[str, Any], tool: Any, kwargs: dict[str, Any], span: Any) -> None:
         call_id, name = call["id"], call["name"]
@@ -368,7 +393,13 @@ class Runner:
         if entry is not None and entry.done:
             # Result recorded but not yet in the conversation (cannot happen with one
             # transaction; kept so the ledger alone is enough to never run twice).
-            msg = {"role": "tool", "tool_call_id": call_id, "name": name, "content": entry.result or "", "is_error": entry.is_error}
+            msg = {
+                "role": "tool",
+                "tool_call_id": call_id,
+                "name": name,
+                "content": entry.result or "",
+                "is_error": entry.is_error,
+            }
             self._checkpoint(new_messages=[msg])
             return None
         if entry is None:
@@ -479,7 +510,10 @@ class Runner:
             ok, status = self._notify(url, payload, self.agent.spec.approvals.timeout_seconds)
             status = self.agent.redactor.text(status)
             approvals.record_notify_status(self.store, request.id, status)
-            head = self._audit("approval_notified" if ok else "approval_notify_failed", {"approval_id": request.id, "webhook": url, "status": status})
+            head = self._audit(
+                "approval_notified" if ok else "approval_notify_failed",
+                {"approval_id": request.id, "webhook": url, "status": status},
+            )
             self.store.record_audit_head(head)
         else:
             approvals.record_notify_status(self.store, request.id, "not configured")
@@ -493,7 +527,14 @@ class Runner:
 
     # ------------------------------------------------------------------ plumbing
 
-    def _finish(self, status: str, *, output: str | None = None, error: str | None = None, new_messages: list[dict[str, Any]] | None = None) -> TaskOutcome:
+    def _finish(
+        self,
+        status: str,
+        *,
+        output: str | None = None,
+        error: str | None = None,
+        new_messages: list[dict[str, Any]] | None = None,
+    ) -> TaskOutcome:
         self._tick()
         self._audit(
             f"task_{status}",
@@ -509,7 +550,9 @@ class Runner:
         self._checkpoint(new_messages=new_messages or [], status=status, output=output, error=error, release=True)
         return self._outcome(status, output, error, None)
 
-    def _outcome(self, status: str, output: str | None, error: str | None, pending: dict[str, Any] | None) -> TaskOutcome:
+    def _outcome(
+        self, status: str, output: str | None, error: str | None, pending: dict[str, Any] | None
+    ) -> TaskOutcome:
         return TaskOutcome(
             task_id=self.task_id,
             status=status,

@@ -24,7 +24,10 @@ def decide(tool_name: str, policies: Mapping[str, str]) -> Decision:
     policy = policies.get(tool_name)
     if policy is None:
         known = ", ".join(sorted(policies)) or "(none)"
-        return Decision(Action.DENY, f"tool {tool_name!r} is not in the agent spec (unknown tools are denied); available tools: {known}")
+        return Decision(
+            Action.DENY,
+            f"tool {tool_name!r} is not in the agent spec (unknown tools are denied); available tools: {known}",
+        )
     action = Action(policy)
     if action is Action.DENY:
         return Decision(action, f"tool {tool_name!r} is denied by policy")

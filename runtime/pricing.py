@@ -57,7 +57,7 @@ def builtin_price(model: str) -> Price | None:
     return None
 
 
-def price_for(route: "ModelRoute") -> Price | None:
+def price_for(route: ModelRoute) -> Price | None:
     """The price for a route, or None when it is unknown (the spec must set one)."""
     if route.prices is not None:
         return Price(route.prices.input, route.prices.output, "spec prices")

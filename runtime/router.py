@@ -35,7 +35,7 @@ class Router:
             client.close()
 
 
-def api_keys(spec: "AgentSpec") -> dict[str, str | None]:
+def api_keys(spec: AgentSpec) -> dict[str, str | None]:
     """API key per route from its apiKeyEnv; a named but unset variable is an error."""
     keys: dict[str, str | None] = {}
     for name, route in spec.routes().items():
@@ -52,7 +52,7 @@ def api_keys(spec: "AgentSpec") -> dict[str, str | None]:
     return keys
 
 
-def build_router(spec: "AgentSpec", keys: Mapping[str, str | None]) -> Router:
+def build_router(spec: AgentSpec, keys: Mapping[str, str | None]) -> Router:
     from runtime.models.anthropic import AnthropicMessagesClient
     from runtime.models.openai import OpenAIChatClient
 

@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     from runtime.spec import SecretSpec
 
 
-def _fail(index: int, spec: "SecretSpec", why: str) -> SecretUnavailable:
+def _fail(index: int, spec: SecretSpec, why: str) -> SecretUnavailable:
     return SecretUnavailable(f"secrets[{index}] ({spec.name}): from {spec.source!r}: {why}")
 
 
@@ -66,7 +66,7 @@ def _from_aws(ref: str) -> str:
 
 
 def resolve_secrets(
-    specs: Sequence["SecretSpec"], base_dir: Path, env: Mapping[str, str] | None = None
+    specs: Sequence[SecretSpec], base_dir: Path, env: Mapping[str, str] | None = None
 ) -> dict[str, str]:
     """Resolve every declared secret, or raise naming the first that cannot be."""
     env = os.environ if env is None else env

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -35,9 +36,7 @@ PROFILE_ENV = "AIRLOCK_PROFILE"
 class _SpecModel(BaseModel):
     # extra="forbid": a misspelt key must fail loudly, never be ignored silently.
     # Only the camelCase spelling is accepted so that one spec has one spelling.
-    model_config = ConfigDict(
-        extra="forbid", alias_generator=to_camel, populate_by_name=False, frozen=True
-    )
+    model_config = ConfigDict(extra="forbid", alias_generator=to_camel, populate_by_name=False, frozen=True)
 
 
 def _check_http_url(value: str) -> str:
@@ -61,15 +60,12 @@ class ModelRoute(_SpecModel):
         description="`openai`: any OpenAI-compatible Chat Completions server (vLLM, OpenAI). "
         "`anthropic`: the Anthropic Messages API."
     )
-    base_url: str = Field(
-        description="Base URL of the API, e.g. `http://vllm:8000/v1` or `https://api.anthropic.com`."
-    )
+    base_url: str = Field(description="Base URL of the API, e.g. `http://vllm:8000/v1` or `https://api.anthropic.com`.")
     model: str = Field(min_length=1, description="Model name sent in every request.")
     api_key_env: str | None = Field(
         default=None,
         pattern=r"^[A-Za-z_][A-Za-z0-9_]*$",
-        description="Name of the environment variable holding the API key; omit for servers "
-        "without authentication.",
+        description="Name of the environment variable holding the API key; omit for servers without authentication.",
     )
     max_tokens: int = Field(
         default=4096,
@@ -80,9 +76,7 @@ class ModelRoute(_SpecModel):
     temperature: float | None = Field(
         default=None, ge=0, le=2, description="Sampling temperature; omitted when not set."
     )
-    timeout_seconds: float = Field(
-        default=120, gt=0, le=3600, description="Timeout of one HTTP request to the model."
-    )
+    timeout_seconds: float = Field(default=120, gt=0, le=3600, description="Timeout of one HTTP request to the model.")
     max_retries: int = Field(
         default=3,
         ge=0,
@@ -93,8 +87,7 @@ class ModelRoute(_SpecModel):
         default=0.5,
         ge=0,
         le=60,
-        description="First backoff delay; doubles per retry (with jitter) unless the server "
-        "sends Retry-After.",
+        description="First backoff delay; doubles per retry (with jitter) unless the server sends Retry-After.",
     )
     prices: Prices | None = Field(
         default=None,
@@ -123,9 +116,7 @@ _SECRET_SOURCE = re.compile(r"^(env:[A-Za-z_][A-Za-z0-9_]*|file:.+|aws-secretsma
 class SecretSpec(_SpecModel):
     """A credential the broker fetches at execution time for the tools that list it."""
 
-    name: str = Field(
-        pattern=r"^[A-Za-z_][A-Za-z0-9_.-]*$", description="Name tools use to refer to it."
-    )
+    name: str = Field(pattern=r"^[A-Za-z_][A-Za-z0-9_.-]*$", description="Name tools use to refer to it.")
     source: str = Field(
         alias="from",
         description="`env:NAME`, `file:PATH` (relative to the spec's directory) or "
@@ -136,10 +127,7 @@ class SecretSpec(_SpecModel):
     @classmethod
     def _source(cls, value: str) -> str:
         if not _SECRET_SOURCE.match(value):
-            raise ValueError(
-                "is not a supported secret source; allowed: env:NAME, file:PATH, "
-                "aws-secretsmanager:ID"
-            )
+            raise ValueError("is not a supported secret source; allowed: env:NAME, file:PATH, aws-secretsmanager:ID")
         return value
 
 
@@ -158,9 +146,7 @@ class ToolSpec(_SpecModel):
     policy: Literal["allow", "ask", "deny"] = Field(
         description="`allow` runs; `ask` waits for a human approval; `deny` never runs."
     )
-    secrets: list[str] = Field(
-        default_factory=list, description="Names of secrets this tool receives in its context."
-    )
+    secrets: list[str] = Field(default_factory=list, description="Names of secrets this tool receives in its context.")
     description: str | None = Field(
         default=None, description="Description for the model; default: the function's docstring."
     )
@@ -188,9 +174,7 @@ class Budgets(_SpecModel):
 class Approvals(_SpecModel):
     """How humans hear about `ask` tool calls."""
 
-    webhook_url: str | None = Field(
-        default=None, description="POST each pending approval (JSON) to this URL."
-    )
+    webhook_url: str | None = Field(default=None, description="POST each pending approval (JSON) to this URL.")
     timeout_seconds: float = Field(
         default=5, gt=0, le=60, description="Timeout of the webhook POST; failure is recorded, not fatal."
     )
@@ -293,9 +277,7 @@ def _model_at(loc: tuple[Any, ...]) -> type[BaseModel] | None:
             return None
         if isinstance(part, int):
             continue
-        field = next(
-            (f for n, f in model.model_fields.items() if (f.alias or n) == part), None
-        )
+        field = next((f for n, f in model.model_fields.items() if (f.alias or n) == part), None)
         if field is None:
             return None
         model = _inner_model(field.annotation)
@@ -316,7 +298,7 @@ def _allowed_keys(model: type[BaseModel]) -> str:
     return ", ".join(f.alias or n for n, f in model.model_fields.items())
 
 
-def _problem_from_pydantic(err: dict[str, Any]) -> SpecProblem:
+def _problem_from_pydantic(err: Mapping[str, Any]) -> SpecProblem:
     loc = tuple(err["loc"])
     path = format_path(loc)
     kind = err["type"]
@@ -403,9 +385,7 @@ def current_profile() -> str | None:
     if not value:
         return None
     if value not in PROFILES:
-        raise BadInput(
-            f"{PROFILE_ENV}={value!r} is not allowed; allowed: {', '.join(PROFILES)}"
-        )
+        raise BadInput(f"{PROFILE_ENV}={value!r} is not allowed; allowed: {', '.join(PROFILES)}")
     return value
 
 
@@ -425,9 +405,7 @@ def semantic_problems(spec: AgentSpec, profile: str | None) -> list[tuple[tuple[
         for j, ref in enumerate(tool.secrets):
             if ref not in secret_names:
                 allowed = ", ".join(secret_names) or "(no secrets declared)"
-                problems.append(
-                    (("tools", i, "secrets", j), f"{ref!r} is not a declared secret; declared: {allowed}")
-                )
+                problems.append((("tools", i, "secrets", j), f"{ref!r} is not a declared secret; declared: {allowed}"))
     for route_name, route in spec.routes().items():
         if price_for(route) is None:
             problems.append(
@@ -453,9 +431,7 @@ def semantic_problems(spec: AgentSpec, profile: str | None) -> list[tuple[tuple[
             (("telemetry", "otlpEndpoint"), spec.telemetry.otlp_endpoint),
         ):
             if url and not hosts.is_local_or_cluster(url):
-                problems.append(
-                    (loc, f"{url!r} is outside the cluster, refused by {PROFILE_ENV}=airgapped")
-                )
+                problems.append((loc, f"{url!r} is outside the cluster, refused by {PROFILE_ENV}=airgapped"))
     return problems
 
 
@@ -487,9 +463,7 @@ def parse_spec(text: str, *, source: str, base_dir: Path, path: Path | None = No
         problem = getattr(exc, "problem", None) or str(exc)
         raise SpecError(source, [SpecProblem("", f"invalid YAML at {where}{problem}")]) from None
     if not isinstance(document, dict):
-        raise SpecError(
-            source, [SpecProblem("", f"the spec must be a YAML mapping of keys, got {_short(document)}")]
-        )
+        raise SpecError(source, [SpecProblem("", f"the spec must be a YAML mapping of keys, got {_short(document)}")])
 
     try:
         spec = AgentSpec.model_validate(document)

@@ -373,7 +373,9 @@ class Store:
         """Status change without a new checkpoint (used for tasks no process is running)."""
         with self.transaction() as cur:
             cur.execute(
-                "UPDATE tasks SET status=?, error=?, updated_at=?" + (", owner=NULL" if release else "") + " WHERE id=?",
+                "UPDATE tasks SET status=?, error=?, updated_at=?"
+                + (", owner=NULL" if release else "")
+                + " WHERE id=?",
                 (status, error, now_iso(), task_id),
             )
 

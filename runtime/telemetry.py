@@ -90,12 +90,14 @@ def _messages_json(messages: Sequence[Mapping[str, Any]]) -> str:
 class ChatRecord:
     """Handle the loop uses to attach the response to the open chat span."""
 
-    def __init__(self, span: trace.Span, telemetry: "Telemetry", attrs: dict[str, Any]) -> None:
+    def __init__(self, span: trace.Span, telemetry: Telemetry, attrs: dict[str, Any]) -> None:
         self.span = span
         self._telemetry = telemetry
         self.metric_attrs = attrs
 
-    def response(self, response: "ModelResponse", redacted_text: str, redacted_calls: Sequence[Mapping[str, Any]]) -> None:
+    def response(
+        self, response: ModelResponse, redacted_text: str, redacted_calls: Sequence[Mapping[str, Any]]
+    ) -> None:
         span = self.span
         if response.response_id:
             span.set_attribute(RESPONSE_ID, response.response_id)
@@ -164,7 +166,7 @@ class Telemetry:
             yield span
 
     @contextmanager
-    def chat_span(self, client: "ModelClient", request: "ModelRequest", temperature: float | None) -> Iterator[ChatRecord]:
+    def chat_span(self, client: ModelClient, request: ModelRequest, temperature: float | None) -> Iterator[ChatRecord]:
         attrs: dict[str, Any] = {OPERATION: "chat", PROVIDER: client.provider_name, REQUEST_MODEL: client.model}
         if client.server_address:
             attrs[SERVER_ADDRESS] = client.server_address
@@ -175,11 +177,17 @@ class Telemetry:
         if temperature is not None:
             span_attrs[REQUEST_TEMPERATURE] = temperature
         if self.capture_content:
-            span_attrs[SYSTEM_INSTRUCTIONS] = json.dumps([{"type": "text", "content": request.system}], ensure_ascii=False)
+            span_attrs[SYSTEM_INSTRUCTIONS] = json.dumps(
+                [{"type": "text", "content": request.system}], ensure_ascii=False
+            )
             span_attrs[INPUT_MESSAGES] = _messages_json(request.messages)
         start = time.perf_counter()
         with self.tracer.start_as_current_span(
-            f"chat {client.model}", kind=SpanKind.CLIENT, attributes=span_attrs, record_exception=False, set_status_on_exception=False
+            f"chat {client.model}",
+            kind=SpanKind.CLIENT,
+            attributes=span_attrs,
+            record_exception=False,
+            set_status_on_exception=False,
         ) as span:
             record = ChatRecord(span, self, attrs)
             try:
@@ -217,14 +225,18 @@ def _truthy(value: str | None) -> bool:
     return (value or "").strip().lower() in ("1", "true", "yes", "on")
 
 
-def configure(spec: "TelemetrySpec") -> Telemetry:
+def configure(spec: TelemetrySpec) -> Telemetry:
     """Telemetry for the CLI: OTLP/HTTP export when an endpoint is configured, else no-op."""
     capture = spec.capture_content or _truthy(os.environ.get(CAPTURE_ENV))
     if _truthy(os.environ.get("OTEL_SDK_DISABLED")):
         return Telemetry(capture_content=capture)
     env_endpoint = any(
         os.environ.get(k)
-        for k in ("OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "OTEL_EXPORTER_OTLP_METRICS_ENDPOINT")
+        for k in (
+            "OTEL_EXPORTER_OTLP_ENDPOINT",
+            "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
+            "OTEL_EXPORTER_OTLP_METRICS_ENDPOINT",
+        )
     )
     if not env_endpoint and not spec.otlp_endpoint:
         return Telemetry(capture_content=capture)

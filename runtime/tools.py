@@ -175,7 +175,7 @@ def result_text(result: Any) -> str:
     return json.dumps(to_jsonable_python(result), ensure_ascii=False)
 
 
-def build_tool(spec: "ToolSpec", function: Callable[..., Any]) -> LoadedTool:
+def build_tool(spec: ToolSpec, function: Callable[..., Any]) -> LoadedTool:
     signature = inspect.signature(function)
     try:
         hints = get_type_hints(function)

@@ -34,7 +34,9 @@ def lookup_order(order_id: int) -> dict:
     return order
 
 
-def issue_refund(order_id: int, amount: float, reason: Literal["damaged", "late", "other"], context: ToolContext) -> dict:
+def issue_refund(
+    order_id: int, amount: float, reason: Literal["damaged", "late", "other"], context: ToolContext
+) -> dict:
     """Refund (part of) an order to the customer's original payment method.
 
     Args:
@@ -53,8 +55,13 @@ def issue_refund(order_id: int, amount: float, reason: Literal["damaged", "late"
         entry = json.loads(line)
         if entry["idempotency_key"] == context.idempotency_key:
             return entry
-    entry = {"refund_id": f"rf_{len(done) + 1}", "order_id": order_id, "amount": amount, "reason": reason,
-             "idempotency_key": context.idempotency_key}
+    entry = {
+        "refund_id": f"rf_{len(done) + 1}",
+        "order_id": order_id,
+        "amount": amount,
+        "reason": reason,
+        "idempotency_key": context.idempotency_key,
+    }
     with LEDGER.open("a") as fh:
         fh.write(json.dumps(entry) + "\n")
     return entry

@@ -39,7 +39,9 @@ def to_anthropic_messages(messages: Sequence[Mapping[str, Any]]) -> list[dict[st
             if m.get("content"):
                 blocks.append({"type": "text", "text": m["content"]})
             for c in m.get("tool_calls") or []:
-                blocks.append({"type": "tool_use", "id": c["id"], "name": c["name"], "input": _tool_input(c["arguments"])})
+                blocks.append(
+                    {"type": "tool_use", "id": c["id"], "name": c["name"], "input": _tool_input(c["arguments"])}
+                )
             out.append({"role": "assistant", "content": blocks or [{"type": "text", "text": "(empty)"}]})
         elif role == "tool":
             block = {
@@ -49,7 +51,12 @@ def to_anthropic_messages(messages: Sequence[Mapping[str, Any]]) -> list[dict[st
                 "is_error": bool(m.get("is_error")),
             }
             # The Messages API wants all results of one turn in a single user message.
-            if out and out[-1]["role"] == "user" and out[-1]["content"] and out[-1]["content"][0]["type"] == "tool_result":
+            if (
+                out
+                and out[-1]["role"] == "user"
+                and out[-1]["content"]
+                and out[-1]["content"][0]["type"] == "tool_result"
+            ):
                 out[-1]["content"].append(block)
             else:
                 out.append({"role": "user", "content": [block]})
@@ -67,11 +74,17 @@ def parse_anthropic_response(data: Mapping[str, Any], label: str) -> ModelRespon
             texts.append(block.get("text") or "")
         elif block.get("type") == "tool_use":
             calls.append(
-                ToolCall(id=str(block.get("id") or ""), name=str(block.get("name") or ""), arguments=json.dumps(block.get("input") or {}))
+                ToolCall(
+                    id=str(block.get("id") or ""),
+                    name=str(block.get("name") or ""),
+                    arguments=json.dumps(block.get("input") or {}),
+                )
             )
     usage = data.get("usage") or {}
     # Cached prompt tokens are still input the call consumed; they count toward the budget.
-    input_tokens = sum(int(usage.get(k) or 0) for k in ("input_tokens", "cache_creation_input_tokens", "cache_read_input_tokens"))
+    input_tokens = sum(
+        int(usage.get(k) or 0) for k in ("input_tokens", "cache_creation_input_tokens", "cache_read_input_tokens")
+    )
     return ModelResponse(
         text="".join(texts),
         tool_calls=tuple(calls),
@@ -89,7 +102,7 @@ class AnthropicMessagesClient:
     def __init__(
         self,
         route_name: str,
-        route: "ModelRoute",
+        route: ModelRoute,
         api_key: str | None,
         *,
         sleep: Callable[[float], None] = time.sleep,
@@ -100,7 +113,7 @@ class AnthropicMessagesClient:
         self.model = route.model
         parts = urlsplit(route.base_url)
         self.server_address = parts.hostname
-        self.server_port = parts.port or (443 if parts.scheme == "https" else 80)
+        self.server_port: int | None = parts.port or (443 if parts.scheme == "https" else 80)
         headers = {"content-type": "application/json", "anthropic-version": ANTHROPIC_VERSION}
         if api_key:
             headers["x-api-key"] = api_key
@@ -123,7 +136,9 @@ class AnthropicMessagesClient:
             "messages": to_anthropic_messages(request.messages),
         }
         if request.tools:
-            body["tools"] = [{"name": t.name, "description": t.description, "input_schema": t.parameters} for t in request.tools]
+            body["tools"] = [
+                {"name": t.name, "description": t.description, "input_schema": t.parameters} for t in request.tools
+            ]
         if self.route.temperature is not None:
             body["temperature"] = self.route.temperature
         data = self._http.post(body, deadline=request.deadline)

@@ -105,7 +105,9 @@ class JsonHttpClient:
             except httpx.TimeoutException as exc:
                 if deadline is not None and time.monotonic() >= deadline:
                     raise DeadlineExceeded(f"{self.label}: wall-clock budget ran out during the call") from None
-                failure = ModelCallError(f"{self.label}: request timed out ({type(exc).__name__})", error_type="timeout")
+                failure = ModelCallError(
+                    f"{self.label}: request timed out ({type(exc).__name__})", error_type="timeout"
+                )
             except httpx.TransportError as exc:
                 failure = ModelCallError(
                     f"{self.label}: cannot reach {self.url}: {type(exc).__name__}: {exc}",
@@ -120,7 +122,9 @@ class JsonHttpClient:
                             f"{self.label}: response is not JSON: {_excerpt(response)}", error_type="invalid_response"
                         ) from None
                     if not isinstance(data, dict):
-                        raise ModelCallError(f"{self.label}: response is not a JSON object", error_type="invalid_response")
+                        raise ModelCallError(
+                            f"{self.label}: response is not a JSON object", error_type="invalid_response"
+                        )
                     return data
                 failure = ModelCallError(
                     f"{self.label}: HTTP {response.status_code} from {self.url}: {_excerpt(response)}",
@@ -145,6 +149,8 @@ class JsonHttpClient:
                 )
             delay = wait if wait is not None else backoff_delay(self.policy, attempt)
             if deadline is not None and time.monotonic() + delay >= deadline:
-                raise DeadlineExceeded(f"{self.label}: wall-clock budget would run out while waiting to retry ({failure})")
+                raise DeadlineExceeded(
+                    f"{self.label}: wall-clock budget would run out while waiting to retry ({failure})"
+                )
             self._sleep(delay)
             attempt += 1

@@ -45,7 +45,7 @@ def parse_openai_response(data: Mapping[str, Any], label: str) -> ModelResponse:
     except (KeyError, IndexError, TypeError):
         raise ModelCallError(f"{label}: response has no choices[0].message", error_type="invalid_response") from None
     calls = []
-    for i, call in enumerate(message.get("tool_calls") or []):
+    for call in message.get("tool_calls") or []:
         function = call.get("function") or {}
         arguments = function.get("arguments", "")
         if not isinstance(arguments, str):  # some servers send an object instead of JSON text
@@ -70,7 +70,7 @@ class OpenAIChatClient:
     def __init__(
         self,
         route_name: str,
-        route: "ModelRoute",
+        route: ModelRoute,
         api_key: str | None,
         *,
         sleep: Callable[[float], None] = time.sleep,
@@ -81,7 +81,7 @@ class OpenAIChatClient:
         self.model = route.model
         parts = urlsplit(route.base_url)
         self.server_address = parts.hostname
-        self.server_port = parts.port or (443 if parts.scheme == "https" else 80)
+        self.server_port: int | None = parts.port or (443 if parts.scheme == "https" else 80)
         # semconv: "openai" for OpenAI itself; self-hosted OpenAI-compatible servers report "vllm".
         host = (parts.hostname or "").lower()
         self.provider_name = "openai" if host == "openai.com" or host.endswith(".openai.com") else "vllm"
@@ -106,7 +106,10 @@ class OpenAIChatClient:
         }
         if request.tools:
             body["tools"] = [
-                {"type": "function", "function": {"name": t.name, "description": t.description, "parameters": t.parameters}}
+                {
+                    "type": "function",
+                    "function": {"name": t.name, "description": t.description, "parameters": t.parameters},
+                }
                 for t in request.tools
             ]
         if self.route.temperature is not None:

@@ -103,10 +103,9 @@ class ScriptedModelServer:
                     server.paths.append(self.path)
                     n = len(server.requests)
                     early = server.before.pop(0) if server.before else None
-                if server.on_request is not None:
-                    if server.on_request(n, body) is DROP:
-                        self.close_connection = True
-                        return
+                if server.on_request is not None and server.on_request(n, body) is DROP:
+                    self.close_connection = True
+                    return
                 reply: Turn | HttpReply = early if early is not None else server.reply_for(body)
                 if isinstance(reply, HttpReply):
                     status, payload, headers = reply.status, reply.body, reply.headers
@@ -170,7 +169,10 @@ class ScriptedModelServer:
                     {
                         "id": cid,
                         "type": "function",
-                        "function": {"name": c.name, "arguments": c.args if isinstance(c.args, str) else json.dumps(c.args)},
+                        "function": {
+                            "name": c.name,
+                            "arguments": c.args if isinstance(c.args, str) else json.dumps(c.args),
+                        },
                     }
                     for cid, c in zip(call_ids, turn.calls, strict=True)
                 ]
@@ -179,7 +181,11 @@ class ScriptedModelServer:
                 "object": "chat.completion",
                 "model": self.model,
                 "choices": [{"index": 0, "message": message, "finish_reason": "tool_calls" if turn.calls else "stop"}],
-                "usage": {"prompt_tokens": turn.usage[0], "completion_tokens": turn.usage[1], "total_tokens": sum(turn.usage)},
+                "usage": {
+                    "prompt_tokens": turn.usage[0],
+                    "completion_tokens": turn.usage[1],
+                    "total_tokens": sum(turn.usage),
+                },
             }
         content: list[dict[str, Any]] = []
         if turn.text:
@@ -204,11 +210,19 @@ class ScriptedModelServer:
         out = []
         for m in body.get("messages", []):
             if self.flavor == "openai" and m.get("role") == "tool":
-                out.append({"id": m["tool_call_id"], "content": m["content"], "is_error": m["content"].startswith("error:")})
+                out.append(
+                    {"id": m["tool_call_id"], "content": m["content"], "is_error": m["content"].startswith("error:")}
+                )
             if self.flavor == "anthropic" and m.get("role") == "user" and isinstance(m.get("content"), list):
                 for block in m["content"]:
                     if block.get("type") == "tool_result":
-                        out.append({"id": block["tool_use_id"], "content": block["content"], "is_error": block.get("is_error", False)})
+                        out.append(
+                            {
+                                "id": block["tool_use_id"],
+                                "content": block["content"],
+                                "is_error": block.get("is_error", False),
+                            }
+                        )
         return out
 
 
@@ -239,7 +253,13 @@ class Workspace:
         def route(r: ScriptedModelServer | dict[str, Any]) -> dict[str, Any]:
             if isinstance(r, dict):
                 return r
-            return {"provider": r.flavor, "baseUrl": r.url, "model": r.model, "retryBackoffSeconds": 0.01, "timeoutSeconds": 30}
+            return {
+                "provider": r.flavor,
+                "baseUrl": r.url,
+                "model": r.model,
+                "retryBackoffSeconds": 0.01,
+                "timeoutSeconds": 30,
+            }
 
         doc: dict[str, Any] = {
             "name": name,
@@ -328,7 +348,9 @@ def kill_when(server: ScriptedModelServer, request_number: int, holder: dict[str
 def wait_killed(proc: subprocess.Popen[str], timeout: float = 60) -> None:
     """Wait for a process the test (or the process itself) SIGKILLed."""
     proc.wait(timeout=timeout)
-    assert proc.returncode == -signal.SIGKILL, f"expected SIGKILL, got {proc.returncode}: {proc.stderr.read() if proc.stderr else ''}"
+    assert proc.returncode == -signal.SIGKILL, (
+        f"expected SIGKILL, got {proc.returncode}: {proc.stderr.read() if proc.stderr else ''}"
+    )
 
 
 class WebhookServer:

@@ -25,7 +25,9 @@ def refund_script():
 
 
 def start(ws, spec):
-    res = run_cli("run", "--agent", str(spec), "--task", "Refund order 7", "--state", str(ws.state), "--json", env=ws.env)
+    res = run_cli(
+        "run", "--agent", str(spec), "--task", "Refund order 7", "--state", str(ws.state), "--json", env=ws.env
+    )
     assert res.rc == 0, res.stderr
     return res.json
 
@@ -64,7 +66,14 @@ def test_approve_runs_the_call_exactly_once_and_continues(ws, serve, webhook):
     assert again.rc == 0 and again.json["status"] == "waiting_approval" and model.count == 2
 
     decided = run_cli(
-        "approvals", "decide", pending["id"], "approve", "--state", str(ws.state), "--reason", "damaged on arrival",
+        "approvals",
+        "decide",
+        pending["id"],
+        "approve",
+        "--state",
+        str(ws.state),
+        "--reason",
+        "damaged on arrival",
         env={"AIRLOCK_APPROVER": "alice"},
     )
     assert decided.rc == 0, decided.stderr
@@ -82,7 +91,10 @@ def test_approve_runs_the_call_exactly_once_and_continues(ws, serve, webhook):
     assert run_cli("approvals", "list", "--state", str(ws.state), "--json").json["approvals"] == []
     everything = run_cli("approvals", "list", "--all", "--state", str(ws.state), "--json").json["approvals"]
     assert everything[0]["status"] == "approved"
-    assert everything[0]["decision"]["decided_by"] == "alice" and everything[0]["decision"]["reason"] == "damaged on arrival"
+    assert (
+        everything[0]["decision"]["decided_by"] == "alice"
+        and everything[0]["decision"]["reason"] == "damaged on arrival"
+    )
     kinds = [r["kind"] for r in ws.audit_lines()]
     assert "approval_requested" in kinds and "approval_decided" in kinds and "approval_applied" in kinds
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 import shutil
 
@@ -22,7 +23,9 @@ def audited(ws, serve):
         ],
     )
     spec = ws.spec(model, tools=[tool("lookup_order"), tool("issue_refund", "ask")])
-    parked = run_cli("run", "--agent", str(spec), "--task", "Refund order 7", "--state", str(ws.state), "--json", env=ws.env).json
+    parked = run_cli(
+        "run", "--agent", str(spec), "--task", "Refund order 7", "--state", str(ws.state), "--json", env=ws.env
+    ).json
     assert run_cli("approvals", "decide", parked["pending_approval"]["id"], "approve", "--state", str(ws.state)).rc == 0
     done = run_cli("resume", parked["task_id"], "--state", str(ws.state), "--json", env=ws.env).json
     assert done["status"] == "succeeded"
@@ -34,14 +37,24 @@ def test_records_are_chained_and_hold_hashes_and_previews(audited):
     records = ws.audit_lines()
     assert [r["seq"] for r in records] == list(range(1, len(records) + 1))
     assert records[0]["prev_hash"] == "0" * 64
-    for prev, rec in zip(records, records[1:]):
+    for prev, rec in itertools.pairwise(records):
         assert rec["prev_hash"] == prev["hash"]
     for rec in records:
         assert set(rec) == {"seq", "ts", "task_id", "agent_version", "kind", "data", "prev_hash", "hash"}
         assert rec["task_id"] == done["task_id"] and rec["agent_version"] == done["agent_version"]
     kinds = [r["kind"] for r in records]
-    for kind in ("task_started", "model_call", "policy_decision", "approval_requested", "approval_decided",
-                 "task_resumed", "approval_applied", "tool_call", "tool_result", "task_succeeded"):
+    for kind in (
+        "task_started",
+        "model_call",
+        "policy_decision",
+        "approval_requested",
+        "approval_decided",
+        "task_resumed",
+        "approval_applied",
+        "tool_call",
+        "tool_result",
+        "task_succeeded",
+    ):
         assert kind in kinds, kind
     assert kinds.count("model_call") == 3
     refund_call = next(r["data"] for r in records if r["kind"] == "tool_call" and r["data"]["tool"] == "issue_refund")

@@ -12,7 +12,10 @@ BENCH = Path(__file__).resolve().parents[2] / "bench" / "runtime_overhead.py"
 
 def test_bench_runs_both_loops_with_a_tiny_task():
     proc = subprocess.run(
-        [sys.executable, str(BENCH), "--steps", "3", "--repeats", "1", "--json"], capture_output=True, text=True, timeout=300
+        [sys.executable, str(BENCH), "--steps", "3", "--repeats", "1", "--json"],
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert proc.returncode == 0, proc.stderr
     result = json.loads(proc.stdout.splitlines()[-1])

@@ -86,7 +86,9 @@ def test_kill_everything_blocks_new_steps_until_cleared(ws, serve):
 
 def test_kill_arguments_are_checked(ws, serve):
     model = serve("openai", [final("done")])
-    done = run_cli("run", "--agent", str(ws.spec(model, tools=[])), "--task", "t", "--state", str(ws.state), "--json", env=ws.env).json
+    done = run_cli(
+        "run", "--agent", str(ws.spec(model, tools=[])), "--task", "t", "--state", str(ws.state), "--json", env=ws.env
+    ).json
     finished = run_cli("kill", done["task_id"], "--state", str(ws.state))
     assert finished.rc == 0 and "already succeeded" in finished.stdout
     unknown = run_cli("kill", "tsk_missing", "--state", str(ws.state))

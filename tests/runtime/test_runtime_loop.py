@@ -20,7 +20,9 @@ def test_tool_calling_task_succeeds_with_json_contract(ws, serve, flavor):
         model="claude-sonnet-4-5" if flavor == "anthropic" else "qwen3-8b",
     )
     spec = ws.spec(model, tools=[tool("lookup_order"), tool("issue_refund")])
-    res = run_cli("run", "--agent", str(spec), "--task", "Refund order 1042", "--state", str(ws.state), "--json", env=ws.env)
+    res = run_cli(
+        "run", "--agent", str(spec), "--task", "Refund order 1042", "--state", str(ws.state), "--json", env=ws.env
+    )
     assert res.rc == 0, res.stderr
     out = res.json
     assert set(out) >= {"task_id", "status", "output", "error", "agent_version", "usage"}

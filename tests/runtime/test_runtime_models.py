@@ -19,7 +19,9 @@ from runtime.spec import ModelRoute
 
 def client_for(server_or_url, flavor="openai", sleeps=None, **route):
     url = server_or_url if isinstance(server_or_url, str) else server_or_url.url
-    spec = ModelRoute.model_validate({"provider": flavor, "baseUrl": url, "model": "m", "retryBackoffSeconds": 0.25, **route})
+    spec = ModelRoute.model_validate(
+        {"provider": flavor, "baseUrl": url, "model": "m", "retryBackoffSeconds": 0.25, **route}
+    )
     cls = OpenAIChatClient if flavor == "openai" else AnthropicMessagesClient
     return cls("default", spec, "key-123", sleep=(sleeps.append if sleeps is not None else (lambda s: None)))
 
@@ -114,7 +116,14 @@ def test_anthropic_wire_format(serve):
     server = serve("anthropic", [final("x"), calls(Call("f", {"a": 1}), text="thinking", usage=(40, 9))])
     messages = [
         {"role": "user", "content": "go"},
-        {"role": "assistant", "content": "", "tool_calls": [{"id": "a", "name": "f", "arguments": '{"x": 1}'}, {"id": "b", "name": "g", "arguments": "{bad"}]},
+        {
+            "role": "assistant",
+            "content": "",
+            "tool_calls": [
+                {"id": "a", "name": "f", "arguments": '{"x": 1}'},
+                {"id": "b", "name": "g", "arguments": "{bad"},
+            ],
+        },
         {"role": "tool", "tool_call_id": "a", "name": "f", "content": "1", "is_error": False},
         {"role": "tool", "tool_call_id": "b", "name": "g", "content": "error: bad", "is_error": True},
     ]
@@ -136,8 +145,18 @@ def test_anthropic_cache_tokens_count_as_input(serve):
     server = serve("anthropic", [final("x")])
     server.turns[0] = lambda body: HttpReply(
         200,
-        {"id": "m", "model": "m", "content": [{"type": "text", "text": "hi"}], "stop_reason": "end_turn",
-         "usage": {"input_tokens": 10, "cache_creation_input_tokens": 100, "cache_read_input_tokens": 1000, "output_tokens": 5}},
+        {
+            "id": "m",
+            "model": "m",
+            "content": [{"type": "text", "text": "hi"}],
+            "stop_reason": "end_turn",
+            "usage": {
+                "input_tokens": 10,
+                "cache_creation_input_tokens": 100,
+                "cache_read_input_tokens": 1000,
+                "output_tokens": 5,
+            },
+        },
     )
     response = client_for(server, "anthropic").complete(request())
     assert response.usage.input_tokens == 1110 and response.usage.output_tokens == 5

@@ -60,7 +60,9 @@ def test_sigkill_inside_a_tool_retries_it_with_the_same_idempotency_key(ws, serv
     attempts = ws.attempts()
     assert len(attempts) == 2 and attempts[0] == attempts[1]
     assert ws.effects_done() == attempts[:1]
-    tool_calls = [r["data"] for r in ws.audit_lines() if r["kind"] == "tool_call" and r["data"]["tool"] == "issue_refund"]
+    tool_calls = [
+        r["data"] for r in ws.audit_lines() if r["kind"] == "tool_call" and r["data"]["tool"] == "issue_refund"
+    ]
     assert [c["retry"] for c in tool_calls] == [False, True]
     assert tool_calls[0]["idempotency_key"] == tool_calls[1]["idempotency_key"] == attempts[0]
     assert_state_sound(ws)
@@ -72,7 +74,9 @@ def test_sigkill_during_a_model_call_repeats_only_that_call(ws, serve, kill_at_r
     spec = ws.spec(model, tools=[tool("lookup_order"), tool("issue_refund")])
     holder = {}
     kill_when(model, kill_at_request, holder)
-    holder["proc"] = start_cli("run", "--agent", str(spec), "--task", "t", "--state", str(ws.state), "--json", env=ws.env)
+    holder["proc"] = start_cli(
+        "run", "--agent", str(spec), "--task", "t", "--state", str(ws.state), "--json", env=ws.env
+    )
     wait_killed(holder["proc"])
     model.on_request = None
     [task_id] = task_ids(ws)

@@ -8,7 +8,7 @@ import boto3
 import pytest
 from runtime_testkit import Call, calls, final, run_cli, tool
 
-SECRET = "sk_live_Pa$$w0rd-\"quoted\"-9f8e7d"  # quote: also redacted in its JSON-escaped form
+SECRET = 'sk_live_Pa$$w0rd-"quoted"-9f8e7d'  # quote: also redacted in its JSON-escaped form
 API_KEY = "vllm-key-5d1b2c3a4e"
 
 
@@ -55,7 +55,10 @@ def test_secret_values_reach_tools_but_never_the_model_state_audit_or_terminal(w
     length, leaked, failed, echoed = model.tool_results(-1)
     assert length["content"] == str(len(SECRET))  # the tool had the real value
     assert leaked["content"] == "the payments key is [REDACTED:payments]"
-    assert failed["content"] == "error: tool 'fail_with_secret' raised PermissionError: payments API rejected key [REDACTED:payments]"
+    assert (
+        failed["content"]
+        == "error: tool 'fail_with_secret' raised PermissionError: payments API rejected key [REDACTED:payments]"
+    )
     assert "'[REDACTED:payments]'" in echoed["content"]  # arguments were redacted on arrival
     assert "[REDACTED:payments] and the API key is [REDACTED:api-key:default]" in res.stdout
 
@@ -77,7 +80,17 @@ def test_each_tool_gets_only_the_secrets_it_lists(ws, serve):
         tools=[tool("which_secrets", secrets=["db"])],
         secrets=[{"name": "payments", "from": "env:PAYMENTS_KEY"}, {"name": "db", "from": "file:db.secret"}],
     )
-    res = run_cli("run", "--agent", str(spec), "--task", "t", "--state", str(ws.state), "--json", env={**ws.env, "PAYMENTS_KEY": SECRET})
+    res = run_cli(
+        "run",
+        "--agent",
+        str(spec),
+        "--task",
+        "t",
+        "--state",
+        str(ws.state),
+        "--json",
+        env={**ws.env, "PAYMENTS_KEY": SECRET},
+    )
     assert res.rc == 0, res.stderr
     # Only "db", and the file's trailing newline is not part of the value.
     assert json.loads(model.tool_results(-1)[0]["content"]) == {"db": len("db-pass-123")}
@@ -102,8 +115,11 @@ def test_aws_secrets_manager_over_http(ws, serve, moto_server):
         "AWS_REGION": "eu-central-1",
     }
     client = boto3.client(
-        "secretsmanager", endpoint_url=moto_server, region_name="eu-central-1",
-        aws_access_key_id="testing", aws_secret_access_key="testing",
+        "secretsmanager",
+        endpoint_url=moto_server,
+        region_name="eu-central-1",
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
     )
     client.create_secret(Name="prod/payments", SecretString=SECRET)
     client.create_secret(Name="prod/db", SecretString=json.dumps({"user": "app", "password": "pw-from-json-77"}))
@@ -117,14 +133,20 @@ def test_aws_secrets_manager_over_http(ws, serve, moto_server):
             {"name": "dbpass", "from": "aws-secretsmanager:prod/db#password"},
         ],
     )
-    res = run_cli("run", "--agent", str(spec), "--task", "t", "--state", str(ws.state), "--json", env={**ws.env, **aws_env})
+    res = run_cli(
+        "run", "--agent", str(spec), "--task", "t", "--state", str(ws.state), "--json", env={**ws.env, **aws_env}
+    )
     assert res.rc == 0, res.stderr
     leaked, which = model.tool_results(-1)
     assert leaked["content"] == "the payments key is [REDACTED:payments]"
     assert json.loads(which["content"]) == {"dbpass": len("pw-from-json-77"), "payments": len(SECRET)}
 
-    missing = ws.spec(model, tools=[], secrets=[{"name": "x", "from": "aws-secretsmanager:prod/nope"}], filename="missing.yaml")
-    res = run_cli("run", "--agent", str(missing), "--task", "t", "--state", str(ws.root / "other"), env={**ws.env, **aws_env})
+    missing = ws.spec(
+        model, tools=[], secrets=[{"name": "x", "from": "aws-secretsmanager:prod/nope"}], filename="missing.yaml"
+    )
+    res = run_cli(
+        "run", "--agent", str(missing), "--task", "t", "--state", str(ws.root / "other"), env={**ws.env, **aws_env}
+    )
     assert res.rc == 2
     assert "secrets[0] (x): from 'aws-secretsmanager:prod/nope': ResourceNotFoundException" in res.stderr
     assert "Traceback" not in res.stderr

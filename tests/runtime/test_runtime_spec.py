@@ -48,7 +48,9 @@ approvals: {webhookUrl: "https://hooks.example.com/airlock"}
     assert loaded.spec.budgets.max_cost_usd == 2.0
     assert re.fullmatch(r"[0-9a-f]{16}", loaded.version)
     # Formatting, comments and key order do not change the version; content does.
-    reformatted = "# comment\n" + text.replace("{maxSteps: 20, maxInputTokens: 200000,", "{maxInputTokens: 200000, maxSteps: 20,")
+    reformatted = "# comment\n" + text.replace(
+        "{maxSteps: 20, maxInputTokens: 200000,", "{maxInputTokens: 200000, maxSteps: 20,"
+    )
     assert parse_spec(reformatted, source="x", base_dir=Path(".")).version == loaded.version
     changed = text.replace("maxSteps: 20", "maxSteps: 21")
     assert parse_spec(changed, source="x", base_dir=Path(".")).version != loaded.version
@@ -57,31 +59,54 @@ approvals: {webhookUrl: "https://hooks.example.com/airlock"}
 @pytest.mark.parametrize(
     "addition,expected",
     [
-        ("tools:\n  - {name: a, kind: python, target: 'm:a', policy: maybe}\n",
-         "tools[0].policy (line 6): 'maybe' is not allowed; allowed: 'allow', 'ask' or 'deny'"),
-        ("tools:\n  - {name: a, kind: python, target: 'm:a', policy: allow, retries: 3}\n",
-         "tools[0].retries (line 6): unknown key; allowed keys: name, kind, target, policy, secrets, description"),
-        ("budgets: {max_steps: 3}\n",
-         "budgets.max_steps (line 5): unknown key; allowed keys: maxSteps, maxInputTokens"),
+        (
+            "tools:\n  - {name: a, kind: python, target: 'm:a', policy: maybe}\n",
+            "tools[0].policy (line 6): 'maybe' is not allowed; allowed: 'allow', 'ask' or 'deny'",
+        ),
+        (
+            "tools:\n  - {name: a, kind: python, target: 'm:a', policy: allow, retries: 3}\n",
+            "tools[0].retries (line 6): unknown key; allowed keys: name, kind, target, policy, secrets, description",
+        ),
+        (
+            "budgets: {max_steps: 3}\n",
+            "budgets.max_steps (line 5): unknown key; allowed keys: maxSteps, maxInputTokens",
+        ),
         ("budgets: {maxSteps: 0}\n", "budgets.maxSteps (line 5): must be greater than or equal to 1 (got 0)"),
         ("budgets: {maxCostUsd: cheap}\n", "budgets.maxCostUsd (line 5): must be a valid number"),
-        ("tools:\n  - {name: 'has space', kind: python, target: 'm:a', policy: allow}\n",
-         "tools[0].name (line 6): 'has space' does not match the allowed form"),
-        ("tools:\n  - {name: a, kind: shell, target: 'm:a', policy: allow}\n",
-         "tools[0].kind (line 6): 'shell' is not allowed; allowed: 'python'"),
-        ("tools:\n  - {name: a, kind: python, target: 'no_colon', policy: allow}\n",
-         "tools[0].target (line 6): 'no_colon' does not match the allowed form"),
+        (
+            "tools:\n  - {name: 'has space', kind: python, target: 'm:a', policy: allow}\n",
+            "tools[0].name (line 6): 'has space' does not match the allowed form",
+        ),
+        (
+            "tools:\n  - {name: a, kind: shell, target: 'm:a', policy: allow}\n",
+            "tools[0].kind (line 6): 'shell' is not allowed; allowed: 'python'",
+        ),
+        (
+            "tools:\n  - {name: a, kind: python, target: 'no_colon', policy: allow}\n",
+            "tools[0].target (line 6): 'no_colon' does not match the allowed form",
+        ),
         ("tools:\n  - {name: a, kind: python, target: 'm:a'}\n", "tools[0].policy (line 6): required key is missing"),
-        ("secrets:\n  - {name: k, from: 'vault:x'}\n",
-         "secrets[0].from (line 6): 'vault:x' is not a supported secret source; allowed: env:NAME, file:PATH, aws-secretsmanager:ID"),
-        ("approvals: {webhookUrl: 'ftp://x'}\n", "approvals.webhookUrl (line 5): 'ftp://x' must be an http:// or https:// URL"),
+        (
+            "secrets:\n  - {name: k, from: 'vault:x'}\n",
+            "secrets[0].from (line 6): 'vault:x' is not a supported secret source; allowed: env:NAME, file:PATH, aws-secretsmanager:ID",
+        ),
+        (
+            "approvals: {webhookUrl: 'ftp://x'}\n",
+            "approvals.webhookUrl (line 5): 'ftp://x' must be an http:// or https:// URL",
+        ),
         ("colour: blue\n", "colour (line 5): unknown key; allowed keys: name, description, instructions, models"),
-        ("secrets:\n  - {name: k, from: 'env:K'}\n  - {name: k, from: 'env:L'}\n",
-         "secrets[1].name (line 7): 'k' is declared twice"),
-        ("tools:\n  - {name: a, kind: python, target: 'm:a', policy: allow, secrets: [nope]}\n",
-         "tools[0].secrets[0] (line 6): 'nope' is not a declared secret; declared: (no secrets declared)"),
-        ("tools:\n  - {name: a, kind: python, target: 'm:a', policy: allow}\n  - {name: a, kind: python, target: 'm:b', policy: deny}\n",
-         "tools[1].name (line 7): 'a' is declared twice"),
+        (
+            "secrets:\n  - {name: k, from: 'env:K'}\n  - {name: k, from: 'env:L'}\n",
+            "secrets[1].name (line 7): 'k' is declared twice",
+        ),
+        (
+            "tools:\n  - {name: a, kind: python, target: 'm:a', policy: allow, secrets: [nope]}\n",
+            "tools[0].secrets[0] (line 6): 'nope' is not a declared secret; declared: (no secrets declared)",
+        ),
+        (
+            "tools:\n  - {name: a, kind: python, target: 'm:a', policy: allow}\n  - {name: a, kind: python, target: 'm:b', policy: deny}\n",
+            "tools[1].name (line 7): 'a' is declared twice",
+        ),
     ],
 )
 def test_errors_name_path_line_value_and_what_is_allowed(addition, expected):
@@ -90,7 +115,10 @@ def test_errors_name_path_line_value_and_what_is_allowed(addition, expected):
 
 
 def test_model_route_errors():
-    text = BASE.replace("provider: openai", "provider: gemini") + "  planner: {provider: openai, baseUrl: 'https://api.openai.com/v1', model: gpt-5}\n  extra: {}\n"
+    text = (
+        BASE.replace("provider: openai", "provider: gemini")
+        + "  planner: {provider: openai, baseUrl: 'https://api.openai.com/v1', model: gpt-5}\n  extra: {}\n"
+    )
     found = problems(text)
     assert found[0] == "models.default.provider (line 4): 'gemini' is not allowed; allowed: 'openai' or 'anthropic'"
     assert found[1].startswith("models.extra (line 6): unknown key; allowed keys: default, planner")
@@ -98,13 +126,18 @@ def test_model_route_errors():
     fixed = BASE + "  planner: {provider: openai, baseUrl: 'https://api.openai.com/v1', model: gpt-5}\n"
     [priced] = problems(fixed)
     assert priced.startswith("models.planner.prices (line 5): no built-in price for model 'gpt-5'")
-    ok = BASE + "  planner: {provider: openai, baseUrl: 'https://api.openai.com/v1', model: gpt-5, prices: {input: 1.25, output: 10}}\n"
+    ok = (
+        BASE
+        + "  planner: {provider: openai, baseUrl: 'https://api.openai.com/v1', model: gpt-5, prices: {input: 1.25, output: 10}}\n"
+    )
     assert parse_spec(ok, source="x", base_dir=Path(".")).spec.models.planner.prices.output == 10
 
 
 def test_yaml_problems():
     assert problems("name: [unclosed\n")[0].startswith("invalid YAML at line 2")
-    assert problems(BASE + "name: again\n") == ["invalid YAML at line 5, column 1: duplicate key 'name' (first at line 1)"]
+    assert problems(BASE + "name: again\n") == [
+        "invalid YAML at line 5, column 1: duplicate key 'name' (first at line 1)"
+    ]
     assert problems("- just\n- a list\n") == ["the spec must be a YAML mapping of keys, got ['just', 'a list']"]
 
 
@@ -157,7 +190,9 @@ def test_every_field_is_described_and_documented():
 
 def test_cli_reports_spec_problems_with_exit_2_and_no_traceback(tmp_path):
     spec = tmp_path / "agent.yaml"
-    spec.write_text(BASE + "tools:\n  - {name: a, kind: python, target: 'm:a', policy: maybe}\nbudgets: {maxStepz: 1}\n")
+    spec.write_text(
+        BASE + "tools:\n  - {name: a, kind: python, target: 'm:a', policy: maybe}\nbudgets: {maxStepz: 1}\n"
+    )
     res = run_cli("run", "--agent", str(spec), "--task", "t", "--state", str(tmp_path / "state"), "--json")
     assert res.rc == 2 and "Traceback" not in res.stderr
     assert "invalid agent spec" in res.stderr and "(2 problems)" in res.stderr

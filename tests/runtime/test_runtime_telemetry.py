@@ -35,7 +35,13 @@ def in_process_run(tmp_path, model, *, capture=False, tools=("lookup_order", "le
         "models": {"default": {"provider": model.flavor, "baseUrl": model.url, "model": model.model, "maxRetries": 0}},
         "secrets": [{"name": "payments", "from": "env:TEL_PAYMENTS"}],
         "tools": [
-            {"name": t, "kind": "python", "target": f"airlock_test_tools:{t}", "policy": "allow", "secrets": ["payments"] if t == "leak_secret" else []}
+            {
+                "name": t,
+                "kind": "python",
+                "target": f"airlock_test_tools:{t}",
+                "policy": "allow",
+                "secrets": ["payments"] if t == "leak_secret" else [],
+            }
             for t in tools
         ],
     }
@@ -74,7 +80,14 @@ def payments_env(monkeypatch):
 def test_spans_follow_the_genai_conventions(tmp_path, serve):
     model = serve(
         "openai",
-        [calls(Call("lookup_order", {"order_id": 7}, id="call_a"), Call("explode", {"reason": "x"}, id="call_b"), usage=(50, 10)), final("Done.", usage=(70, 5))],
+        [
+            calls(
+                Call("lookup_order", {"order_id": 7}, id="call_a"),
+                Call("explode", {"reason": "x"}, id="call_b"),
+                usage=(50, 10),
+            ),
+            final("Done.", usage=(70, 5)),
+        ],
         model="qwen3-8b",
     )
     outcome, spans, metrics = in_process_run(tmp_path, model)
@@ -82,7 +95,12 @@ def test_spans_follow_the_genai_conventions(tmp_path, serve):
     by_name = {}
     for span in spans:
         by_name.setdefault(span.name, []).append(span)
-    assert sorted(by_name) == ["chat qwen3-8b", "execute_tool explode", "execute_tool lookup_order", "invoke_agent refunds"]
+    assert sorted(by_name) == [
+        "chat qwen3-8b",
+        "execute_tool explode",
+        "execute_tool lookup_order",
+        "invoke_agent refunds",
+    ]
 
     [agent] = by_name["invoke_agent refunds"]
     assert agent.kind is SpanKind.INTERNAL
@@ -100,7 +118,10 @@ def test_spans_follow_the_genai_conventions(tmp_path, serve):
         assert c["gen_ai.request.model"] == "qwen3-8b" and c["gen_ai.response.model"] == "qwen3-8b"
         assert c["server.address"] == "127.0.0.1" and c["server.port"] == model.port
         assert c["gen_ai.response.id"].startswith("chatcmpl-")
-    assert chats[0].attributes["gen_ai.usage.input_tokens"] == 50 and chats[0].attributes["gen_ai.usage.output_tokens"] == 10
+    assert (
+        chats[0].attributes["gen_ai.usage.input_tokens"] == 50
+        and chats[0].attributes["gen_ai.usage.output_tokens"] == 10
+    )
     assert chats[0].attributes["gen_ai.response.finish_reasons"] == ("tool_calls",)
 
     [tool_ok] = by_name["execute_tool lookup_order"]
@@ -114,19 +135,35 @@ def test_spans_follow_the_genai_conventions(tmp_path, serve):
 
     # No message content unless enabled.
     for span in spans:
-        assert not any(k in span.attributes for k in ("gen_ai.input.messages", "gen_ai.output.messages", "gen_ai.tool.call.arguments", "gen_ai.tool.call.result", "gen_ai.system_instructions"))
+        assert not any(
+            k in span.attributes
+            for k in (
+                "gen_ai.input.messages",
+                "gen_ai.output.messages",
+                "gen_ai.tool.call.arguments",
+                "gen_ai.tool.call.result",
+                "gen_ai.system_instructions",
+            )
+        )
 
     tokens = metric_points(metrics, "gen_ai.client.token.usage")
     sums = {attrs["gen_ai.token.type"]: p.sum for unit, attrs, p in tokens}
     assert sums == {"input": 120, "output": 15}
     assert {unit for unit, _, _ in tokens} == {"{token}"}
-    assert all(attrs["gen_ai.operation.name"] == "chat" and attrs["gen_ai.request.model"] == "qwen3-8b" for _, attrs, _ in tokens)
+    assert all(
+        attrs["gen_ai.operation.name"] == "chat" and attrs["gen_ai.request.model"] == "qwen3-8b"
+        for _, attrs, _ in tokens
+    )
     durations = metric_points(metrics, "gen_ai.client.operation.duration")
     assert durations and durations[0][0] == "s" and durations[0][2].count == 2
 
 
 def test_content_capture_is_opt_in_and_redacted(tmp_path, serve):
-    model = serve("anthropic", [calls(Call("leak_secret", {}, id="toolu_1")), final(f"It was {SECRET}.")], model="claude-haiku-4-5")
+    model = serve(
+        "anthropic",
+        [calls(Call("leak_secret", {}, id="toolu_1")), final(f"It was {SECRET}.")],
+        model="claude-haiku-4-5",
+    )
     outcome, spans, _ = in_process_run(tmp_path, model, capture=True)
     assert outcome.output == "It was [REDACTED:payments]."
     chats = [s for s in spans if s.name == "chat claude-haiku-4-5"]
@@ -161,7 +198,11 @@ def test_otlp_export_only_when_configured(ws, serve):
         quiet = run_cli("run", "--agent", str(spec), "--task", "t", "--state", str(ws.state), "--json", env=ws.env)
         assert quiet.rc == 0 and quiet.stderr == "" and collector.received == []
 
-        env = {**ws.env, "OTEL_EXPORTER_OTLP_ENDPOINT": collector.url.rsplit("/hooks", 1)[0], "OTEL_SERVICE_NAME": "refunds-runtime"}
+        env = {
+            **ws.env,
+            "OTEL_EXPORTER_OTLP_ENDPOINT": collector.url.rsplit("/hooks", 1)[0],
+            "OTEL_SERVICE_NAME": "refunds-runtime",
+        }
         loud = run_cli("run", "--agent", str(spec), "--task", "t", "--state", str(ws.state), "--json", env=env)
         assert loud.rc == 0, loud.stderr
         paths = {r["path"] for r in collector.received}
