@@ -143,6 +143,8 @@ def _cmd_run(args: argparse.Namespace, out: _Output) -> int:
     from runtime.agent import load_agent
     from runtime.spec import load_spec_file
 
+    if not args.task.strip():
+        raise BadInput("--task: must not be empty; say what the agent should do")
     loaded = load_spec_file(args.agent)
     agent = load_agent(loaded)  # before touching --state: bad input leaves nothing behind
     out.redact = agent.redactor.text
@@ -161,9 +163,10 @@ def _cmd_resume(args: argparse.Namespace, out: _Output) -> int:
         task = store.get_task(args.task_id)
         if task is None:
             raise UnknownTask(args.task_id)
-        idle = task.status in FINAL or (
-            task.status == WAITING_APPROVAL and approvals.pending_for_task(store, task.id) is not None
-        )
+        pending = approvals.pending_for_task(store, task.id) if task.status == WAITING_APPROVAL else None
+        # Waiting with its webhook notification done: nothing to do. (Not yet notified: the
+        # runner re-sends it, so it needs the agent loaded.)
+        idle = task.status in FINAL or (pending is not None and pending.notify_status is not None)
         if idle:  # nothing to run: report without loading tools or secrets
             outcome = stored_outcome(store, task.id)
             out.say(_outcome_text(outcome, args.state))

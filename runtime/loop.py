@@ -164,8 +164,11 @@ class Runner:
         self.task_id = task_id
         if task.status in FINAL:
             return stored_outcome(self.store, task_id)  # nothing left to do: resume is idempotent
-        if task.status == WAITING_APPROVAL and approvals.pending_for_task(self.store, task_id) is not None:
-            return stored_outcome(self.store, task_id)  # still waiting for a human
+        pending = approvals.pending_for_task(self.store, task_id) if task.status == WAITING_APPROVAL else None
+        if pending is not None:  # still waiting for a human
+            if pending.notify_status is None:
+                self._notify_pending(pending.id, pending.request.to_json())
+            return stored_outcome(self.store, task_id)
         self.store.claim(task_id, current_owner())
         self.state = self.store.load_state(task_id)
         self._audit("task_resumed", {"from_status": task.status, "checkpoint_seq": self.state.checkpoint_seq})
@@ -428,7 +431,7 @@ class Runner:
         error_type = None
         try:
             content = tool.invoke(kwargs, context)
-        except Exception as exc:  # a tool's failure is the model's information, not our crash
+        except (Exception, SystemExit) as exc:  # a tool's failure is the model's information, not our crash
             error_type = type(exc).__name__
             content = f"error: tool {name!r} raised {error_type}: {exc}"
         content = self.agent.redactor.text(content)
@@ -504,25 +507,37 @@ class Runner:
             },
         )
         self._say(f"tool {call['name']}: waiting for approval {request.id}")
+        # Stored first, notified second: the webhook's receiver can act on it at once.
         self._checkpoint(status=WAITING_APPROVAL, approval=payload, release=True)
+        record = self._notify_pending(request.id, payload)
+        return self._outcome(WAITING_APPROVAL, None, None, record.to_json())
+
+    def _notify_pending(self, approval_id: str, payload: dict[str, Any]) -> ApprovalRecord:
+        """POST the approval to the webhook, if any, and record how that went.
+
+        Also called on resume for an approval whose notification never happened (the
+        process died between storing it and posting it): delivery is at least once.
+        """
         url = self.agent.spec.approvals.webhook_url
         if url:
             ok, status = self._notify(url, payload, self.agent.spec.approvals.timeout_seconds)
             status = self.agent.redactor.text(status)
-            approvals.record_notify_status(self.store, request.id, status)
+            approvals.record_notify_status(self.store, approval_id, status)
             head = self._audit(
                 "approval_notified" if ok else "approval_notify_failed",
-                {"approval_id": request.id, "webhook": url, "status": status},
+                {"approval_id": approval_id, "webhook": url, "status": status},
             )
             self.store.record_audit_head(head)
         else:
-            approvals.record_notify_status(self.store, request.id, "not configured")
-        record = approvals.get(self.store, request.id)
+            approvals.record_notify_status(self.store, approval_id, "not configured")
+        record = approvals.get(self.store, approval_id)
         assert record is not None
-        return self._outcome(WAITING_APPROVAL, None, None, record.to_json())
+        return record
 
     def _waiting(self, record: ApprovalRecord) -> TaskOutcome:
         self._checkpoint(status=WAITING_APPROVAL, release=True)
+        if record.notify_status is None:
+            record = self._notify_pending(record.id, record.request.to_json())
         return self._outcome(WAITING_APPROVAL, None, None, record.to_json())
 
     # ------------------------------------------------------------------ plumbing

@@ -359,6 +359,7 @@ class WebhookServer:
     def __init__(self, status: int = 200) -> None:
         self.received: list[dict[str, Any]] = []
         self.status = status
+        self.on_request: Callable[[int, bytes], Any] | None = None
         server = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -369,6 +370,9 @@ class WebhookServer:
                 length = int(self.headers.get("content-length") or 0)
                 raw = self.rfile.read(length)
                 server.received.append({"path": self.path, "body": raw, "headers": dict(self.headers)})
+                if server.on_request is not None and server.on_request(len(server.received), raw) is DROP:
+                    self.close_connection = True
+                    return
                 self.send_response(server.status)
                 self.send_header("content-length", "0")
                 self.end_headers()

@@ -3,10 +3,22 @@
 from __future__ import annotations
 
 import json
+import os
+import signal
 import socket
+import sqlite3
 
 import pytest
-from runtime_testkit import Call, WebhookServer, calls, final, run_cli, tool
+from runtime_testkit import (
+    DROP,
+    Call,
+    WebhookServer,
+    calls,
+    final,
+    run_cli,
+    start_cli,
+    tool,
+)
 
 
 @pytest.fixture
@@ -142,3 +154,34 @@ def test_decisions_are_final_and_ids_are_checked(ws, serve):
     assert unknown.rc == 2 and "unknown approval id 'apr_nope'" in unknown.stderr
     bad = run_cli("approvals", "decide", approval_id, "maybe", "--state", str(ws.state))
     assert bad.rc == 2 and "invalid choice: 'maybe'" in bad.stderr and "'approve', 'deny'" in bad.stderr
+
+
+def test_a_notification_lost_to_a_crash_is_sent_again_on_resume(ws, serve, webhook):
+    model = serve("openai", refund_script())
+    spec = ws.spec(
+        model, tools=[tool("lookup_order"), tool("issue_refund", "ask")], approvals={"webhookUrl": webhook.url}
+    )
+    holder = {}
+
+    def die_while_posting(n, body):  # the approval is stored; the process dies mid-POST
+        if n == 1:
+            os.kill(holder["proc"].pid, signal.SIGKILL)
+            holder["proc"].wait()
+            return DROP
+        return None
+
+    webhook.on_request = die_while_posting
+    holder["proc"] = start_cli("run", "--agent", str(spec), "--task", "t", "--state", str(ws.state), env=ws.env)
+    holder["proc"].wait(timeout=120)
+    assert holder["proc"].returncode == -signal.SIGKILL
+    [pending] = run_cli("approvals", "list", "--state", str(ws.state), "--json").json["approvals"]
+    assert pending["notify_status"] is None
+
+    with sqlite3.connect(ws.state / "airlock.db") as db:
+        [(task_id,)] = db.execute("SELECT id FROM tasks").fetchall()
+    res = run_cli("resume", task_id, "--state", str(ws.state), "--json", env=ws.env)
+    assert res.rc == 0 and res.json["status"] == "waiting_approval"
+    assert res.json["pending_approval"]["notify_status"] == "delivered: HTTP 200"
+    assert len(webhook.received) == 2  # at least once: the lost POST is repeated
+    assert json.loads(webhook.received[1]["body"])["approval"]["id"] == pending["id"]
+    assert model.count == 2  # and no model call was repeated

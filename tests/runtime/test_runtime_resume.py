@@ -8,7 +8,16 @@ import threading
 import time
 
 import pytest
-from runtime_testkit import Call, calls, final, kill_when, run_cli, start_cli, tool, wait_killed
+from runtime_testkit import (
+    Call,
+    calls,
+    final,
+    kill_when,
+    run_cli,
+    start_cli,
+    tool,
+    wait_killed,
+)
 
 
 def script():

@@ -227,7 +227,37 @@ def test_cli_bad_arguments_and_ids(tmp_path):
     assert no_state.rc == 2 and "the following arguments are required: --state" in no_state.stderr
     nothing = run_cli("resume", "tsk_x", "--state", str(tmp_path / "empty"))
     assert nothing.rc == 2 and "holds no Airlock state" in nothing.stderr
+    empty = run_cli("run", "--agent", "x.yaml", "--task", "  ", "--state", str(tmp_path))
+    assert empty.rc == 2 and "--task: must not be empty" in empty.stderr
     unknown_cmd = run_cli("launch")
     assert unknown_cmd.rc == 2 and "invalid choice: 'launch'" in unknown_cmd.stderr
-    for res in (missing, no_state, nothing, unknown_cmd):
+    for res in (missing, no_state, nothing, empty, unknown_cmd):
         assert "Traceback" not in res.stderr
+
+
+def test_the_refunds_example_loads_and_is_refused_airgapped(monkeypatch):
+    import sys
+
+    from runtime.agent import load_agent
+    from runtime.spec import load_spec_file
+
+    example = Path(__file__).resolve().parents[2] / "examples" / "refunds" / "agent.yaml"
+    for name, value in {"VLLM_API_KEY": "k1", "ANTHROPIC_API_KEY": "k2", "PAYMENTS_KEY": "k3"}.items():
+        monkeypatch.setenv(name, value)
+    saved_path, saved_tools = list(sys.path), sys.modules.pop("tools", None)
+    try:
+        agent = load_agent(load_spec_file(example))
+        assert [d.name for d in agent.definitions] == ["lookup_order", "issue_refund"]  # deny: not offered
+        schema = agent.definitions[1].parameters
+        assert schema["properties"]["reason"]["enum"] == ["damaged", "late", "other"]
+        assert agent.prices["default"].input_per_mtok == 0 and agent.prices["planner"].output_per_mtok == 15
+        agent.close()
+    finally:
+        sys.path[:] = saved_path
+        sys.modules.pop("tools", None)
+        if saved_tools is not None:
+            sys.modules["tools"] = saved_tools
+    monkeypatch.setenv("AIRLOCK_PROFILE", "airgapped")
+    with pytest.raises(SpecError) as err:
+        load_spec_file(example)
+    assert [p.path for p in err.value.problems] == ["models.planner.baseUrl"]
