@@ -299,6 +299,13 @@ class Runner:
             },
         )
         if not calls:
+            if max_tokens < route.max_tokens and response.finish_reason in ("length", "max_tokens"):
+                # The budget, not the model, ended this answer: say so instead of "succeeded".
+                error = (
+                    f"budget exceeded: the answer was cut off at {max_tokens} output tokens, all that "
+                    f"maxOutputTokens/maxCostUsd had left (spent: {usage.describe()})"
+                )
+                return self._finish(BUDGET_EXCEEDED, output=text, error=error, new_messages=[assistant])
             return self._finish(SUCCEEDED, output=text, new_messages=[assistant])
         # Intents for calls that will run without a human are written with the response:
         # one commit instead of two, and still strictly before the call.

@@ -112,8 +112,9 @@ class ScriptedModelServer:
                 else:
                     # Like a real server, never produce more output tokens than max_tokens.
                     cap = int(body.get("max_tokens") or reply.usage[1])
+                    truncated = reply.usage[1] > cap
                     reply = Turn(reply.text, reply.calls, (reply.usage[0], min(reply.usage[1], cap)))
-                    status, payload, headers = 200, server.render(reply, n), {}
+                    status, payload, headers = 200, server.render(reply, n, truncated), {}
                 data = json.dumps(payload if payload is not None else {"error": "scripted"}).encode()
                 try:
                     self.send_response(status)
@@ -160,7 +161,7 @@ class ScriptedModelServer:
         item = self.turns[turn]
         return item(body) if callable(item) else item
 
-    def render(self, turn: Turn, n: int) -> dict[str, Any]:
+    def render(self, turn: Turn, n: int, truncated: bool = False) -> dict[str, Any]:
         call_ids = [c.id or f"call_{n}_{i}" for i, c in enumerate(turn.calls)]
         if self.flavor == "openai":
             message: dict[str, Any] = {"role": "assistant", "content": turn.text or None}
@@ -180,7 +181,13 @@ class ScriptedModelServer:
                 "id": f"chatcmpl-{n}",
                 "object": "chat.completion",
                 "model": self.model,
-                "choices": [{"index": 0, "message": message, "finish_reason": "tool_calls" if turn.calls else "stop"}],
+                "choices": [
+                    {
+                        "index": 0,
+                        "message": message,
+                        "finish_reason": "length" if truncated else ("tool_calls" if turn.calls else "stop"),
+                    }
+                ],
                 "usage": {
                     "prompt_tokens": turn.usage[0],
                     "completion_tokens": turn.usage[1],
@@ -198,7 +205,7 @@ class ScriptedModelServer:
             "role": "assistant",
             "model": self.model,
             "content": content,
-            "stop_reason": "tool_use" if turn.calls else "end_turn",
+            "stop_reason": "max_tokens" if truncated else ("tool_use" if turn.calls else "end_turn"),
             "usage": {"input_tokens": turn.usage[0], "output_tokens": turn.usage[1]},
         }
 

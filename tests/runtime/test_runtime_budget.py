@@ -47,6 +47,19 @@ def test_max_output_tokens_caps_the_last_call_and_never_overspends(ws, serve):
     assert "maxOutputTokens=50" in out["error"]
 
 
+def test_an_answer_cut_short_by_the_budget_is_not_a_success(ws, serve):
+    model = serve(
+        "anthropic",
+        [calls(Call("lookup_order", {"order_id": 1}), usage=(100, 20)), final("A long answer", usage=(100, 500))],
+        model="claude-haiku-4-5",
+    )
+    out = run(ws, ws.spec(model, tools=[tool("lookup_order")], budgets={"maxOutputTokens": 50}))
+    assert model.requests[1]["max_tokens"] == 30
+    assert out["status"] == "budget_exceeded" and out["output"] == "A long answer"
+    assert "cut off at 30 output tokens" in out["error"]
+    assert out["usage"]["output_tokens"] == 50
+
+
 def test_max_cost_uses_the_price_table_and_stops_before_overspending(ws, serve):
     # Claude Sonnet 4.x: $3 in / $15 out per million. Each call: 1000 in, 100 out = $0.0045.
     model = serve("anthropic", endless(usage=(1000, 100)), model="claude-sonnet-4-5")
