@@ -8,13 +8,17 @@ import json
 import shutil
 
 import pytest
-from runtime_testkit import Call, calls, final, run_cli, tool
+from runtime_testkit import Call, ScriptedModelServer, Workspace, calls, final, run_cli, tool
 
 
-@pytest.fixture
-def audited(ws, serve):
-    """A finished task whose log was written by three processes (run, decide, resume)."""
-    model = serve(
+@pytest.fixture(scope="module")
+def audited(tmp_path_factory):
+    """A finished task whose log was written by three processes (run, decide, resume).
+
+    Module-scoped: the tampering tests work on copies, so one run serves them all.
+    """
+    ws = Workspace(tmp_path_factory.mktemp("audited"))
+    model = ScriptedModelServer(
         "openai",
         [
             calls(Call("lookup_order", {"order_id": 7})),
@@ -28,6 +32,7 @@ def audited(ws, serve):
     ).json
     assert run_cli("approvals", "decide", parked["pending_approval"]["id"], "approve", "--state", str(ws.state)).rc == 0
     done = run_cli("resume", parked["task_id"], "--state", str(ws.state), "--json", env=ws.env).json
+    model.close()
     assert done["status"] == "succeeded"
     return ws, done
 
