@@ -1,0 +1,92 @@
+"""Turn a validated spec into the runnable parts of an agent.
+
+Loading order matters for the user: tool targets first (a typo is a spec error with a
+key path), then API keys, then secrets (which may need the network). Tools with policy
+`deny` are never imported: code that can never run is not loaded, and it is not
+advertised to the model either.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from runtime.budget import BudgetLimits
+from runtime.models.base import ToolDefinition
+from runtime.pricing import Price, price_for
+from runtime.redact import Redactor
+from runtime.router import Router, api_keys, build_router
+from runtime.secrets import resolve_secrets
+from runtime.spec import AgentSpec, LoadedSpec, SpecError, SpecProblem
+from runtime.tools import LoadedTool, ToolLoadError, build_tool, import_target
+
+
+@dataclass
+class Agent:
+    loaded: LoadedSpec
+    tools: dict[str, LoadedTool]
+    policies: dict[str, str]
+    definitions: list[ToolDefinition]
+    router: Router
+    secrets: dict[str, str]
+    redactor: Redactor
+    limits: BudgetLimits
+    prices: dict[str, Price]
+
+    @property
+    def spec(self) -> AgentSpec:
+        return self.loaded.spec
+
+    @property
+    def name(self) -> str:
+        return self.loaded.spec.name
+
+    @property
+    def version(self) -> str:
+        return self.loaded.version
+
+    def close(self) -> None:
+        self.router.close()
+
+
+def load_tools(loaded: LoadedSpec) -> dict[str, LoadedTool]:
+    tools: dict[str, LoadedTool] = {}
+    problems: list[SpecProblem] = []
+    for index, tool_spec in enumerate(loaded.spec.tools):
+        if tool_spec.policy == "deny":
+            continue
+        try:
+            function = import_target(tool_spec.target, Path(loaded.base_dir))
+            tools[tool_spec.name] = build_tool(tool_spec, function)
+        except ToolLoadError as exc:
+            problems.append(SpecProblem(f"tools[{index}].target", f"{tool_spec.target!r}: {exc}"))
+    if problems:
+        raise SpecError(str(loaded.path or "(stored spec)"), problems)
+    return tools
+
+
+def load_agent(loaded: LoadedSpec, *, router: Router | None = None) -> Agent:
+    spec = loaded.spec
+    tools = load_tools(loaded)
+    keys = api_keys(spec) if router is None else {}
+    secrets = resolve_secrets(spec.secrets, Path(loaded.base_dir))
+    redact_values = dict(secrets)
+    for route_name, key in keys.items():
+        if key:
+            redact_values[f"api-key:{route_name}"] = key
+    prices = {}
+    for route_name, route in spec.routes().items():
+        price = price_for(route)
+        assert price is not None  # spec validation refuses routes without a price
+        prices[route_name] = price
+    return Agent(
+        loaded=loaded,
+        tools=tools,
+        policies={t.name: t.policy for t in spec.tools},
+        definitions=[tools[t.name].definition for t in spec.tools if t.name in tools],
+        router=router or build_router(spec, keys),
+        secrets=secrets,
+        redactor=Redactor(redact_values),
+        limits=BudgetLimits.from_spec(spec.budgets),
+        prices=prices,
+    )

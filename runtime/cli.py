@@ -1,0 +1,419 @@
+"""`airlock-runtime`: run, resume and control agent tasks in embedded mode.
+
+Exit status: 0 when the command did what was asked (for run/resume: the task reached
+one of succeeded, failed, budget_exceeded, waiting_approval, killed); 1 from
+`audit verify` when the chain is broken, and for internal faults; 2 for bad input
+(spec, arguments, unknown ids, environment), always with one message and no traceback.
+
+argparse rather than typer: exit codes and error text stay entirely under our control,
+and it imports in a millisecond.
+"""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import json
+import os
+import sys
+import traceback
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from runtime.errors import BadInput, UnknownTask
+
+EXIT_OK = 0
+EXIT_INTERNAL = 1
+EXIT_BAD_INPUT = 2
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> Any:  # argparse's own exit code is 2 already; keep the text short
+        self.print_usage(sys.stderr)
+        self.exit(EXIT_BAD_INPUT, f"{self.prog}: error: {message}\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="airlock-runtime", description="Airlock agent runtime (embedded mode).")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser, metavar="COMMAND")
+
+    def state(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--state", required=True, metavar="DIR", help="state directory (SQLite + audit log)")
+
+    def as_json(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--json", action="store_true", help="print one JSON object as the last line")
+
+    run = sub.add_parser("run", help="start a task")
+    run.add_argument("--agent", required=True, metavar="SPEC", help="agent spec YAML")
+    run.add_argument("--task", required=True, metavar="TEXT", help="what the agent should do")
+    state(run)
+    as_json(run)
+
+    resume = sub.add_parser("resume", help="continue a task from its last checkpoint")
+    resume.add_argument("task_id", metavar="TASK_ID")
+    state(resume)
+    as_json(resume)
+
+    status = sub.add_parser("status", help="show a task's state without running it")
+    status.add_argument("task_id", metavar="TASK_ID")
+    state(status)
+    as_json(status)
+
+    appr = sub.add_parser("approvals", help="list and decide pending approvals")
+    appr_sub = appr.add_subparsers(dest="approvals_command", required=True, parser_class=_Parser, metavar="ACTION")
+    lst = appr_sub.add_parser("list", help="list pending approvals")
+    state(lst)
+    as_json(lst)
+    lst.add_argument("--all", action="store_true", help="include decided approvals")
+    dec = appr_sub.add_parser("decide", help="approve or deny a pending approval")
+    dec.add_argument("approval_id", metavar="APPROVAL_ID")
+    dec.add_argument("decision", choices=["approve", "deny"])
+    state(dec)
+    dec.add_argument("--reason", metavar="TEXT", help="why (shown to the model on deny, kept in the audit log)")
+    as_json(dec)
+
+    aud = sub.add_parser("audit", help="audit log tools")
+    aud_sub = aud.add_subparsers(dest="audit_command", required=True, parser_class=_Parser, metavar="ACTION")
+    ver = aud_sub.add_parser("verify", help="verify the audit hash chain")
+    state(ver)
+    as_json(ver)
+
+    kill = sub.add_parser("kill", help="stop one task, or every task, at the next step boundary")
+    kill.add_argument("task_id", nargs="?", metavar="TASK_ID", help="omit to stop every task and block new steps")
+    state(kill)
+    kill.add_argument("--clear", action="store_true", help="clear the kill switch for all tasks")
+    as_json(kill)
+    return parser
+
+
+class _Output:
+    def __init__(self, as_json: bool) -> None:
+        self.as_json = as_json
+        self.redact = lambda text: text
+
+    def say(self, text: str) -> None:
+        if not self.as_json:
+            print(self.redact(text))
+
+    def progress(self, text: str) -> None:
+        print(text, file=sys.stderr, flush=True)
+
+    def result(self, obj: dict[str, Any]) -> None:
+        if self.as_json:
+            print(json.dumps(obj, ensure_ascii=False))
+
+
+def _who(env_var: str) -> str:
+    """Who is acting, for the audit log: an explicit name, else the OS user."""
+    name = os.environ.get(env_var)
+    if name:
+        return name
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):  # containers often run as a UID without a passwd entry
+        return f"uid:{os.getuid()}"
+
+
+def _outcome_text(outcome: Any, state_dir: str) -> str:
+    lines = [f"task {outcome.task_id}: {outcome.status}", f"agent version: {outcome.agent_version}"]
+    if outcome.output is not None:
+        lines.append(f"output: {outcome.output}")
+    if outcome.error:
+        lines.append(f"error: {outcome.error}")
+    u = outcome.usage
+    lines.append(
+        f"usage: {u.steps} steps, {u.model_calls} model calls, {u.input_tokens} input tokens, "
+        f"{u.output_tokens} output tokens, ${u.cost_usd:.6f}"
+    )
+    if outcome.pending_approval:
+        a = outcome.pending_approval
+        lines.append(
+            f"pending approval {a['id']}: {a['tool']} {json.dumps(a['arguments'], ensure_ascii=False)} ({a['reason']})"
+        )
+        lines.append(f"  decide:   airlock-runtime approvals decide {a['id']} approve|deny --state {state_dir}")
+        lines.append(f"  continue: airlock-runtime resume {outcome.task_id} --state {state_dir}")
+    return "\n".join(lines)
+
+
+# --------------------------------------------------------------------------- commands
+
+
+def _cmd_run(args: argparse.Namespace, out: _Output) -> int:
+    from runtime.agent import load_agent
+    from runtime.spec import load_spec_file
+
+    if not args.task.strip():
+        raise BadInput("--task: must not be empty; say what the agent should do")
+    loaded = load_spec_file(args.agent)
+    agent = load_agent(loaded)  # before touching --state: bad input leaves nothing behind
+    out.redact = agent.redactor.text
+    return _run_segment(args, out, agent, lambda runner: runner.start(args.task))
+
+
+def _cmd_resume(args: argparse.Namespace, out: _Output) -> int:
+    from runtime import approvals
+    from runtime.agent import load_agent
+    from runtime.loop import stored_outcome
+    from runtime.spec import parse_spec
+    from runtime.store import FINAL, WAITING_APPROVAL, Store
+
+    store = Store(Path(args.state), create=False)
+    try:
+        task = store.get_task(args.task_id)
+        if task is None:
+            raise UnknownTask(args.task_id)
+        pending = approvals.pending_for_task(store, task.id) if task.status == WAITING_APPROVAL else None
+        # Waiting with its webhook notification done: nothing to do. (Not yet notified: the
+        # runner re-sends it, so it needs the agent loaded.)
+        idle = task.status in FINAL or (pending is not None and pending.notify_status is not None)
+        if idle:  # nothing to run: report without loading tools or secrets
+            outcome = stored_outcome(store, task.id)
+            out.say(_outcome_text(outcome, args.state))
+            out.result(outcome.to_json())
+            return EXIT_OK
+        loaded = parse_spec(
+            task.spec_text,
+            source=f"(spec stored with task {task.id}, from {task.spec_path or 'text'})",
+            base_dir=Path(task.spec_dir),
+            path=Path(task.spec_path) if task.spec_path else None,
+        )
+    finally:
+        store.close()
+    agent = load_agent(loaded)
+    out.redact = agent.redactor.text
+    return _run_segment(args, out, agent, lambda runner: runner.resume(args.task_id))
+
+
+def _run_segment(args: argparse.Namespace, out: _Output, agent: Any, go: Any) -> int:
+    from runtime.audit import AuditLog
+    from runtime.loop import Runner
+    from runtime.store import Store
+    from runtime.telemetry import configure
+
+    state_dir = Path(args.state)
+    store = Store(state_dir, create=True)
+    audit = AuditLog(state_dir / "audit")
+    telemetry = configure(agent.spec.telemetry)
+    try:
+        runner = Runner(agent, store, audit, telemetry, progress=None if out.as_json else out.progress)
+        outcome = go(runner)
+    finally:
+        telemetry.shutdown()
+        agent.close()
+        audit.close()
+        store.close()
+    out.say(_outcome_text(outcome, args.state))
+    out.result(outcome.to_json())
+    return EXIT_OK
+
+
+def _cmd_status(args: argparse.Namespace, out: _Output) -> int:
+    from runtime.loop import stored_outcome
+    from runtime.store import Store
+
+    store = Store(Path(args.state), create=False)
+    try:
+        outcome = stored_outcome(store, args.task_id)
+    finally:
+        store.close()
+    out.say(_outcome_text(outcome, args.state))
+    out.result(outcome.to_json())
+    return EXIT_OK
+
+
+def _cmd_approvals(args: argparse.Namespace, out: _Output) -> int:
+    from runtime import approvals
+    from runtime.audit import AuditLog
+    from runtime.store import Store
+
+    state_dir = Path(args.state)
+    store = Store(state_dir, create=False)
+    try:
+        if args.approvals_command == "list":
+            records = approvals.list_approvals(store, include_decided=args.all)
+            if not records:
+                out.say("no pending approvals" if not args.all else "no approvals")
+            for r in records:
+                req = r.request
+                out.say(
+                    f"{req.id}  {r.status:8}  task {req.task_id}  tool {req.tool} "
+                    f"{json.dumps(req.arguments, ensure_ascii=False)}  ({req.reason}; notify: {r.notify_status})"
+                )
+            out.result({"approvals": [r.to_json() for r in records]})
+            return EXIT_OK
+        by = _who("AIRLOCK_APPROVER")
+        record = approvals.decide(
+            store, args.approval_id, approve=args.decision == "approve", by=by, reason=args.reason
+        )
+        audit = AuditLog(state_dir / "audit")
+        try:
+            head = audit.append(
+                "approval_decided",
+                {
+                    "approval_id": record.id,
+                    "tool_call_id": record.request.tool_call_id,
+                    "tool": record.request.tool,
+                    "status": record.status,
+                    "decided_by": by,
+                    "reason": args.reason,
+                },
+                task_id=record.request.task_id,
+                agent_version=record.request.requested_by.get("agent_version"),
+            )
+            store.record_audit_head(head)
+        finally:
+            audit.close()
+        out.say(f"approval {record.id} {record.status} by {by}")
+        out.say(f"continue the task with: airlock-runtime resume {record.request.task_id} --state {args.state}")
+        out.result(record.to_json())
+        return EXIT_OK
+    finally:
+        store.close()
+
+
+def _cmd_audit(args: argparse.Namespace, out: _Output) -> int:
+    from runtime.audit import verify
+    from runtime.store import DB_NAME, Store
+
+    state_dir = Path(args.state)
+    audit_dir = state_dir / "audit"
+    if not (state_dir / DB_NAME).exists() and not audit_dir.exists():
+        raise BadInput(f"--state: {args.state!r} holds no Airlock state (no {DB_NAME}, no audit/)")
+    head = None
+    if (state_dir / DB_NAME).exists():
+        store = Store(state_dir, create=False)
+        try:
+            head = store.audit_head()
+        finally:
+            store.close()
+    result = verify(audit_dir, head)
+    if out.as_json:
+        out.result(
+            {
+                "ok": result.ok,
+                "records": result.records,
+                "message": result.message,
+                "line": result.bad_line,
+                "seq": result.bad_seq,
+            }
+        )
+    else:
+        print(result.message, file=sys.stdout if result.ok else sys.stderr)
+    return EXIT_OK if result.ok else 1
+
+
+def _cmd_kill(args: argparse.Namespace, out: _Output) -> int:
+    from runtime.audit import AuditLog
+    from runtime.loop import kill_message
+    from runtime.store import FAILED, FINAL, KILLED, RUNNING, WAITING_APPROVAL, Store, now_iso, owner_alive
+
+    state_dir = Path(args.state)
+    store = Store(state_dir, create=False)
+    audit = AuditLog(state_dir / "audit")
+    by = _who("AIRLOCK_OPERATOR")
+    try:
+        if args.clear:
+            if args.task_id:
+                raise BadInput(
+                    f"kill --clear takes no TASK_ID (got {args.task_id!r}); it clears the switch for all tasks. "
+                    "A killed task continues with `airlock-runtime resume TASK_ID`"
+                )
+            cleared = store.clear_global_kill()
+            if cleared:
+                store.record_audit_head(audit.append("kill_switch_cleared", {"by": by}))
+            out.say(
+                "kill switch cleared; killed tasks stay killed until resumed"
+                if cleared
+                else "kill switch was not engaged"
+            )
+            out.result({"kill_switch": "cleared" if cleared else "not engaged"})
+            return EXIT_OK
+
+        def stop_idle(task: Any, global_info: dict[str, Any] | None) -> None:
+            store.set_status(task.id, KILLED, error=kill_message(task.id, global_info, args.state))
+            store.record_audit_head(
+                audit.append(
+                    "task_killed",
+                    {"by": by, "from_status": task.status},
+                    task_id=task.id,
+                    agent_version=task.agent_version,
+                )
+            )
+
+        if args.task_id:
+            task = store.get_task(args.task_id)
+            if task is None:
+                raise UnknownTask(args.task_id)
+            if task.status in FINAL or task.status in (FAILED, KILLED):
+                result = f"already {task.status}"
+            elif task.status == RUNNING and owner_alive(task.owner):
+                store.request_kill(task.id)
+                store.record_audit_head(
+                    audit.append("kill_requested", {"by": by}, task_id=task.id, agent_version=task.agent_version)
+                )
+                result = "stopping at the next step boundary"
+            else:
+                stop_idle(task, None)
+                result = "killed"
+            out.say(f"task {task.id}: {result}")
+            out.result({"task_id": task.id, "result": result})
+            return EXIT_OK
+
+        info = {"engaged_at": now_iso(), "by": by}
+        store.engage_global_kill(info)
+        store.record_audit_head(audit.append("kill_switch_engaged", info))
+        stopping, killed = [], []
+        for task in store.list_tasks():
+            if task.status == RUNNING and owner_alive(task.owner):
+                stopping.append(task.id)
+            elif task.status in (RUNNING, WAITING_APPROVAL):
+                stop_idle(task, info)
+                killed.append(task.id)
+        out.say(
+            f"kill switch engaged: {len(stopping)} running task(s) stop at their next step boundary, "
+            f"{len(killed)} idle task(s) killed; no step starts until `airlock-runtime kill --state {args.state} --clear`"
+        )
+        out.result({"kill_switch": "engaged", "stopping": stopping, "killed": killed})
+        return EXIT_OK
+    finally:
+        audit.close()
+        store.close()
+
+
+COMMANDS = {
+    "run": _cmd_run,
+    "resume": _cmd_resume,
+    "status": _cmd_status,
+    "approvals": _cmd_approvals,
+    "audit": _cmd_audit,
+    "kill": _cmd_kill,
+}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    out = _Output(getattr(args, "json", False))
+    try:
+        return COMMANDS[args.command](args, out)
+    except BadInput as exc:
+        message = out.redact(str(exc))
+        print(f"airlock-runtime: error: {message}", file=sys.stderr)
+        out.result({"error": message, "exit_code": EXIT_BAD_INPUT})
+        return EXIT_BAD_INPUT
+    except KeyboardInterrupt:
+        print("airlock-runtime: interrupted; continue with `airlock-runtime resume`", file=sys.stderr)
+        return 130
+    except Exception as exc:
+        message = out.redact(f"{type(exc).__name__}: {exc}")
+        print(f"airlock-runtime: internal error: {message}", file=sys.stderr)
+        if os.environ.get("AIRLOCK_DEBUG"):
+            print(out.redact(traceback.format_exc()), file=sys.stderr)
+        else:
+            print("airlock-runtime: set AIRLOCK_DEBUG=1 for the traceback", file=sys.stderr)
+        out.result({"error": message, "exit_code": EXIT_INTERNAL})
+        return EXIT_INTERNAL
+
+
+if __name__ == "__main__":
+    sys.exit(main())

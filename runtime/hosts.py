@@ -1,0 +1,60 @@
+"""Where does a URL point? Used by airgapped validation and by the price defaults.
+
+"In cluster" means a Kubernetes service name in one of the forms that cannot resolve
+on the internet: a bare single-label name (``vllm``), ``*.svc`` and
+``*.svc.<cluster domain>`` (default ``cluster.local``, override with
+``AIRLOCK_CLUSTER_DOMAIN``). ``name.namespace`` is not accepted: it is indistinguishable
+from a public domain. Loopback is ``localhost``, 127.0.0.0/8 and ::1.
+IP literals other than loopback are never "in cluster": an address says nothing about
+which network it is on, so an airgapped deployment names its services.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+from urllib.parse import urlsplit
+
+
+def host_of(url: str) -> str:
+    return (urlsplit(url).hostname or "").lower().rstrip(".")
+
+
+def _ip(host: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    try:
+        return ipaddress.ip_address(host)
+    except ValueError:
+        return None
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    ip = _ip(host)
+    return ip is not None and ip.is_loopback
+
+
+def is_in_cluster(host: str) -> bool:
+    if not host or _ip(host) is not None:
+        return False
+    if "." not in host:
+        return True  # a bare service name resolves only through the cluster's search path
+    domain = os.environ.get("AIRLOCK_CLUSTER_DOMAIN", "cluster.local").lower().strip(".")
+    return host.endswith(".svc") or host.endswith(".svc." + domain)
+
+
+def is_private_ip(host: str) -> bool:
+    ip = _ip(host)
+    return ip is not None and ip.is_private and not ip.is_loopback
+
+
+def is_local_or_cluster(url: str) -> bool:
+    """True when the URL cannot leave the cluster: the airgapped rule."""
+    host = host_of(url)
+    return is_loopback(host) or is_in_cluster(host)
+
+
+def is_self_hosted(url: str) -> bool:
+    """True for endpoints we run ourselves (loopback, cluster, private IPs): zero list price."""
+    host = host_of(url)
+    return is_loopback(host) or is_in_cluster(host) or is_private_ip(host)

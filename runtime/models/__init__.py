@@ -1,0 +1,1 @@
+"""Model clients: one per wire protocol, all returning the same ModelResponse."""

@@ -1,0 +1,121 @@
+"""OpenAI-compatible Chat Completions client (vLLM, OpenAI and compatible servers)."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
+
+import httpx
+
+from runtime.models.base import ModelCallError, ModelRequest, ModelResponse, RequestUsage, ToolCall
+from runtime.models.http import JsonHttpClient, RetryPolicy
+
+if TYPE_CHECKING:
+    from runtime.spec import ModelRoute
+
+
+def to_openai_messages(system: str, messages: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    out: list[dict[str, Any]] = [{"role": "system", "content": system}]
+    for m in messages:
+        role = m["role"]
+        if role == "user":
+            out.append({"role": "user", "content": m["content"]})
+        elif role == "assistant":
+            msg: dict[str, Any] = {"role": "assistant", "content": m.get("content") or None}
+            calls = m.get("tool_calls") or []
+            if calls:
+                msg["tool_calls"] = [
+                    {"id": c["id"], "type": "function", "function": {"name": c["name"], "arguments": c["arguments"]}}
+                    for c in calls
+                ]
+            out.append(msg)
+        elif role == "tool":
+            # Chat Completions has no error flag: the text itself says it is an error.
+            out.append({"role": "tool", "tool_call_id": m["tool_call_id"], "content": m["content"]})
+    return out
+
+
+def parse_openai_response(data: Mapping[str, Any], label: str) -> ModelResponse:
+    try:
+        choice = data["choices"][0]
+        message = choice["message"]
+    except (KeyError, IndexError, TypeError):
+        raise ModelCallError(f"{label}: response has no choices[0].message", error_type="invalid_response") from None
+    calls = []
+    for call in message.get("tool_calls") or []:
+        function = call.get("function") or {}
+        arguments = function.get("arguments", "")
+        if not isinstance(arguments, str):  # some servers send an object instead of JSON text
+            arguments = json.dumps(arguments)
+        calls.append(ToolCall(id=str(call.get("id") or ""), name=str(function.get("name") or ""), arguments=arguments))
+    usage = data.get("usage") or {}
+    return ModelResponse(
+        text=message.get("content") or "",
+        tool_calls=tuple(calls),
+        usage=RequestUsage(
+            input_tokens=int(usage.get("prompt_tokens") or 0),
+            output_tokens=int(usage.get("completion_tokens") or 0),
+        ),
+        finish_reason=choice.get("finish_reason"),
+        response_id=data.get("id"),
+        response_model=data.get("model"),
+        raw=data,
+    )
+
+
+class OpenAIChatClient:
+    def __init__(
+        self,
+        route_name: str,
+        route: ModelRoute,
+        api_key: str | None,
+        *,
+        sleep: Callable[[float], None] = time.sleep,
+        transport: httpx.BaseTransport | None = None,
+    ) -> None:
+        self.route_name = route_name
+        self.route = route
+        self.model = route.model
+        parts = urlsplit(route.base_url)
+        self.server_address = parts.hostname
+        self.server_port: int | None = parts.port or (443 if parts.scheme == "https" else 80)
+        # semconv: "openai" for OpenAI itself; self-hosted OpenAI-compatible servers report "vllm".
+        host = (parts.hostname or "").lower()
+        self.provider_name = "openai" if host == "openai.com" or host.endswith(".openai.com") else "vllm"
+        headers = {"content-type": "application/json"}
+        if api_key:
+            headers["authorization"] = f"Bearer {api_key}"
+        self._http = JsonHttpClient(
+            url=route.base_url + "/chat/completions",
+            headers=headers,
+            timeout_seconds=route.timeout_seconds,
+            policy=RetryPolicy(max_retries=route.max_retries, backoff_seconds=route.retry_backoff_seconds),
+            label=f"model route {route_name!r} ({route.model})",
+            sleep=sleep,
+            transport=transport,
+        )
+
+    def complete(self, request: ModelRequest) -> ModelResponse:
+        body: dict[str, Any] = {
+            "model": self.route.model,
+            "messages": to_openai_messages(request.system, request.messages),
+            "max_tokens": request.max_tokens,
+        }
+        if request.tools:
+            body["tools"] = [
+                {
+                    "type": "function",
+                    "function": {"name": t.name, "description": t.description, "parameters": t.parameters},
+                }
+                for t in request.tools
+            ]
+        if self.route.temperature is not None:
+            body["temperature"] = self.route.temperature
+        data = self._http.post(body, deadline=request.deadline)
+        return parse_openai_response(data, self._http.label)
+
+    def close(self) -> None:
+        self._http.close()

@@ -1,0 +1,490 @@
+"""The agent spec: YAML in, a validated pydantic model and its agent version out.
+
+Every key is camelCase, unknown keys are errors, and every error names the key path
+(``tools[1].policy``), the value found and what is allowed. Checks that need more than
+one field (duplicate names, secret references, prices, the airgapped profile) run after
+the schema and report the same way.
+
+The agent version is the content hash of the spec: sha256 over the canonical JSON of the
+parsed YAML document, first 16 hex digits. Comments and formatting do not change it;
+any change of meaning does. The same function must be used by anything else that
+stamps an agent version (e.g. the Orchestrator's ConfigMap).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+from urllib.parse import urlsplit
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic.alias_generators import to_camel
+
+from runtime import hosts
+from runtime.canonical import canonical_json, sha256_hex
+from runtime.errors import BadInput
+
+PROFILES = ("cloud", "hybrid", "airgapped")
+PROFILE_ENV = "AIRLOCK_PROFILE"
+
+
+class _SpecModel(BaseModel):
+    # extra="forbid": a misspelt key must fail loudly, never be ignored silently.
+    # Only the camelCase spelling is accepted so that one spec has one spelling.
+    model_config = ConfigDict(extra="forbid", alias_generator=to_camel, populate_by_name=False, frozen=True)
+
+
+def _check_http_url(value: str) -> str:
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError("must be an http:// or https:// URL with a host")
+    return value.rstrip("/")
+
+
+class Prices(_SpecModel):
+    """List prices used to compute cost; overrides the built-in table for this route."""
+
+    input: float = Field(ge=0, description="USD per million input (prompt) tokens.")
+    output: float = Field(ge=0, description="USD per million output (completion) tokens.")
+
+
+class ModelRoute(_SpecModel):
+    """One model endpoint the loop can send steps to."""
+
+    provider: Literal["openai", "anthropic"] = Field(
+        description="`openai`: any OpenAI-compatible Chat Completions server (vLLM, OpenAI). "
+        "`anthropic`: the Anthropic Messages API."
+    )
+    base_url: str = Field(description="Base URL of the API, e.g. `http://vllm:8000/v1` or `https://api.anthropic.com`.")
+    model: str = Field(min_length=1, description="Model name sent in every request.")
+    api_key_env: str | None = Field(
+        default=None,
+        pattern=r"^[A-Za-z_][A-Za-z0-9_]*$",
+        description="Name of the environment variable holding the API key; omit for servers without authentication.",
+    )
+    max_tokens: int = Field(
+        default=4096,
+        ge=1,
+        le=1_000_000,
+        description="Upper bound on output tokens per call (lowered further to fit the budget).",
+    )
+    temperature: float | None = Field(
+        default=None, ge=0, le=2, description="Sampling temperature; omitted when not set."
+    )
+    timeout_seconds: float = Field(default=120, gt=0, le=3600, description="Timeout of one HTTP request to the model.")
+    max_retries: int = Field(
+        default=3,
+        ge=0,
+        le=10,
+        description="Retries after connection errors, timeouts, 429 and 5xx (bounded).",
+    )
+    retry_backoff_seconds: float = Field(
+        default=0.5,
+        ge=0,
+        le=60,
+        description="First backoff delay; doubles per retry (with jitter) unless the server sends Retry-After.",
+    )
+    prices: Prices | None = Field(
+        default=None,
+        description="Prices for cost accounting. Default: the built-in table for known "
+        "Claude models, 0 for self-hosted endpoints; required otherwise.",
+    )
+
+    @field_validator("base_url")
+    @classmethod
+    def _url(cls, value: str) -> str:
+        return _check_http_url(value)
+
+
+class Models(_SpecModel):
+    """Model routes: `default` for every step, `planner` for the first planning step."""
+
+    default: ModelRoute = Field(description="Route for every step not sent to the planner.")
+    planner: ModelRoute | None = Field(
+        default=None, description="Route for the first (planning) step of a task, if set."
+    )
+
+
+_SECRET_SOURCE = re.compile(r"^(env:[A-Za-z_][A-Za-z0-9_]*|file:.+|aws-secretsmanager:.+)$")
+
+
+class SecretSpec(_SpecModel):
+    """A credential the broker fetches at execution time for the tools that list it."""
+
+    name: str = Field(pattern=r"^[A-Za-z_][A-Za-z0-9_.-]*$", description="Name tools use to refer to it.")
+    source: str = Field(
+        alias="from",
+        description="`env:NAME`, `file:PATH` (relative to the spec's directory) or "
+        "`aws-secretsmanager:ID` (name or ARN; `ID#key` picks a key of a JSON secret).",
+    )
+
+    @field_validator("source")
+    @classmethod
+    def _source(cls, value: str) -> str:
+        if not _SECRET_SOURCE.match(value):
+            raise ValueError("is not a supported secret source; allowed: env:NAME, file:PATH, aws-secretsmanager:ID")
+        return value
+
+
+class ToolSpec(_SpecModel):
+    """A tool the model may call, and the permission the runtime applies to it."""
+
+    name: str = Field(
+        pattern=r"^[A-Za-z0-9_-]{1,64}$",
+        description="Name the model calls the tool by (letters, digits, `_`, `-`; max 64).",
+    )
+    kind: Literal["python"] = Field(description="Tool implementation kind; `python` for now.")
+    target: str = Field(
+        pattern=r"^[A-Za-z_][A-Za-z0-9_.]*:[A-Za-z_][A-Za-z0-9_]*$",
+        description="`module:function`; the spec's directory is on the import path.",
+    )
+    policy: Literal["allow", "ask", "deny"] = Field(
+        description="`allow` runs; `ask` waits for a human approval; `deny` never runs."
+    )
+    secrets: list[str] = Field(default_factory=list, description="Names of secrets this tool receives in its context.")
+    description: str | None = Field(
+        default=None, description="Description for the model; default: the function's docstring."
+    )
+
+
+class Budgets(_SpecModel):
+    """Limits checked before every model call. `null` disables a limit."""
+
+    max_steps: int | None = Field(
+        default=25, ge=1, description="Plan->act->observe iterations (each starts with a model call)."
+    )
+    max_input_tokens: int | None = Field(default=None, ge=1, description="Input tokens, summed.")
+    max_output_tokens: int | None = Field(
+        default=None, ge=1, description="Output tokens, summed; also caps each call's max_tokens."
+    )
+    max_cost_usd: float | None = Field(default=None, gt=0, description="Model cost in USD, summed.")
+    max_seconds: float | None = Field(
+        default=3600,
+        gt=0,
+        description="Wall-clock seconds the runtime spends on the task (time parked waiting "
+        "for approval or killed does not count).",
+    )
+
+
+class Approvals(_SpecModel):
+    """How humans hear about `ask` tool calls."""
+
+    webhook_url: str | None = Field(default=None, description="POST each pending approval (JSON) to this URL.")
+    timeout_seconds: float = Field(
+        default=5, gt=0, le=60, description="Timeout of the webhook POST; failure is recorded, not fatal."
+    )
+
+    @field_validator("webhook_url")
+    @classmethod
+    def _url(cls, value: str | None) -> str | None:
+        return None if value is None else _check_http_url(value)
+
+
+class Telemetry(_SpecModel):
+    """OpenTelemetry export. Silent unless an endpoint is configured."""
+
+    otlp_endpoint: str | None = Field(
+        default=None,
+        description="OTLP/HTTP endpoint; `OTEL_EXPORTER_OTLP_ENDPOINT` takes precedence.",
+    )
+    capture_content: bool = Field(
+        default=False,
+        description="Record (redacted) message content and tool arguments on spans.",
+    )
+
+    @field_validator("otlp_endpoint")
+    @classmethod
+    def _url(cls, value: str | None) -> str | None:
+        return None if value is None else _check_http_url(value)
+
+
+class AgentSpec(_SpecModel):
+    """An agent: instructions, model routes, tools with policies, budgets, approvals."""
+
+    name: str = Field(
+        pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$",
+        description="Agent name (used in telemetry and audit).",
+    )
+    description: str | None = Field(default=None, description="Free text for humans.")
+    instructions: str = Field(min_length=1, description="System instructions sent with every call.")
+    models: Models = Field(description="Model routes.")
+    secrets: list[SecretSpec] = Field(default_factory=list, description="Secrets tools may receive.")
+    tools: list[ToolSpec] = Field(default_factory=list, description="Tools and their policies.")
+    budgets: Budgets = Field(default_factory=Budgets, description="Limits per task.")
+    approvals: Approvals = Field(default_factory=Approvals, description="Approval notifications.")
+    telemetry: Telemetry = Field(default_factory=Telemetry, description="Telemetry export.")
+
+    def routes(self) -> dict[str, ModelRoute]:
+        out = {"default": self.models.default}
+        if self.models.planner is not None:
+            out["planner"] = self.models.planner
+        return out
+
+
+# --------------------------------------------------------------------------- errors
+
+
+@dataclass(frozen=True)
+class SpecProblem:
+    path: str
+    message: str
+    line: int | None = None
+
+    def render(self) -> str:
+        where = f"{self.path} (line {self.line})" if self.line else self.path
+        return f"{where}: {self.message}" if where else self.message
+
+
+class SpecError(BadInput):
+    """The spec is invalid; carries every problem found, each naming its key path."""
+
+    def __init__(self, source: str, problems: list[SpecProblem]) -> None:
+        self.source = source
+        self.problems = problems
+        if len(problems) == 1:
+            text = f"invalid agent spec {source}: {problems[0].render()}"
+        else:
+            lines = "\n".join(f"  - {p.render()}" for p in problems)
+            text = f"invalid agent spec {source} ({len(problems)} problems):\n{lines}"
+        super().__init__(text)
+
+
+def format_path(loc: tuple[Any, ...]) -> str:
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += ("." if out else "") + str(part)
+    return out
+
+
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+def _model_at(loc: tuple[Any, ...]) -> type[BaseModel] | None:
+    """The pydantic model class found at a key path of the spec (for 'allowed keys')."""
+    model: type[BaseModel] | None = AgentSpec
+    for part in loc:
+        if model is None:
+            return None
+        if isinstance(part, int):
+            continue
+        field = next((f for n, f in model.model_fields.items() if (f.alias or n) == part), None)
+        if field is None:
+            return None
+        model = _inner_model(field.annotation)
+    return model
+
+
+def _inner_model(annotation: Any) -> type[BaseModel] | None:
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    for arg in getattr(annotation, "__args__", ()) or ():
+        found = _inner_model(arg)
+        if found is not None:
+            return found
+    return None
+
+
+def _allowed_keys(model: type[BaseModel]) -> str:
+    return ", ".join(f.alias or n for n, f in model.model_fields.items())
+
+
+def _problem_from_pydantic(err: Mapping[str, Any]) -> SpecProblem:
+    loc = tuple(err["loc"])
+    path = format_path(loc)
+    kind = err["type"]
+    value = err.get("input")
+    if kind == "extra_forbidden":
+        parent = _model_at(loc[:-1])
+        allowed = f"; allowed keys: {_allowed_keys(parent)}" if parent else ""
+        return SpecProblem(path, f"unknown key{allowed}")
+    if kind == "missing":
+        return SpecProblem(path, "required key is missing")
+    if kind == "literal_error":
+        expected = err.get("ctx", {}).get("expected", "")
+        return SpecProblem(path, f"{_short(value)} is not allowed; allowed: {expected}")
+    if kind == "string_pattern_mismatch":
+        pattern = err.get("ctx", {}).get("pattern", "")
+        return SpecProblem(path, f"{_short(value)} does not match the allowed form {pattern}")
+    if kind == "value_error":
+        msg = str(err.get("ctx", {}).get("error", err["msg"]))
+        return SpecProblem(path, f"{_short(value)} {msg}")
+    if kind == "model_type":
+        return SpecProblem(path, f"expected a mapping of keys, got {_short(value)}")
+    message = str(err["msg"]).replace("Input should be", "must be", 1)
+    return SpecProblem(path, f"{message} (got {_short(value)})")
+
+
+# --------------------------------------------------------------------------- YAML
+
+
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """SafeLoader that rejects duplicate keys: silently keeping the last one hides mistakes."""
+
+
+def _construct_mapping(loader: _UniqueKeyLoader, node: yaml.MappingNode, deep: bool = False) -> Any:
+    seen: dict[Any, int] = {}
+    for key_node, _ in node.value:
+        key = loader.construct_object(key_node, deep=deep)
+        if key in seen:
+            raise yaml.constructor.ConstructorError(
+                None,
+                None,
+                f"duplicate key {key!r} (first at line {seen[key] + 1})",
+                key_node.start_mark,
+            )
+        seen[key] = key_node.start_mark.line
+    return loader.construct_mapping(node, deep=deep)
+
+
+_UniqueKeyLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
+
+
+def _line_of(root: yaml.Node | None, loc: tuple[Any, ...]) -> int | None:
+    """1-based line of the node at `loc` (or of its nearest existing parent)."""
+    node = root
+    line = None
+    for part in loc:
+        if node is None:
+            break
+        line = node.start_mark.line + 1
+        if isinstance(node, yaml.MappingNode):
+            match = [(k, v) for k, v in node.value if getattr(k, "value", None) == part]
+            if not match:
+                return line
+            key_node, node = match[0]
+            line = key_node.start_mark.line + 1
+        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int) and part < len(node.value):
+            node = node.value[part]
+        else:
+            return line
+    if node is not None:
+        line = node.start_mark.line + 1
+    return line
+
+
+# --------------------------------------------------------------------------- loading
+
+
+def agent_version(document: Any) -> str:
+    """Content hash of a parsed spec document: the agent version."""
+    return sha256_hex(canonical_json(document))[:16]
+
+
+def current_profile() -> str | None:
+    value = os.environ.get(PROFILE_ENV, "").strip()
+    if not value:
+        return None
+    if value not in PROFILES:
+        raise BadInput(f"{PROFILE_ENV}={value!r} is not allowed; allowed: {', '.join(PROFILES)}")
+    return value
+
+
+def semantic_problems(spec: AgentSpec, profile: str | None) -> list[tuple[tuple[Any, ...], str]]:
+    """Checks across fields, and checks that depend on the deployment profile."""
+    from runtime.pricing import price_for  # local import: pricing imports this module
+
+    problems: list[tuple[tuple[Any, ...], str]] = []
+    secret_names = [s.name for s in spec.secrets]
+    for i, name in enumerate(secret_names):
+        if name in secret_names[:i]:
+            problems.append((("secrets", i, "name"), f"{name!r} is declared twice; names must be unique"))
+    tool_names = [t.name for t in spec.tools]
+    for i, tool in enumerate(spec.tools):
+        if tool.name in tool_names[:i]:
+            problems.append((("tools", i, "name"), f"{tool.name!r} is declared twice; names must be unique"))
+        for j, ref in enumerate(tool.secrets):
+            if ref not in secret_names:
+                allowed = ", ".join(secret_names) or "(no secrets declared)"
+                problems.append((("tools", i, "secrets", j), f"{ref!r} is not a declared secret; declared: {allowed}"))
+    for route_name, route in spec.routes().items():
+        if price_for(route) is None:
+            problems.append(
+                (
+                    ("models", route_name, "prices"),
+                    f"no built-in price for model {route.model!r} at {route.base_url}; set "
+                    "prices: {input: USD per million tokens, output: USD per million tokens} "
+                    "(0 for a self-hosted server)",
+                )
+            )
+        if profile == "airgapped" and not hosts.is_local_or_cluster(route.base_url):
+            problems.append(
+                (
+                    ("models", route_name, "baseUrl"),
+                    f"{route.base_url!r} is outside the cluster, refused by "
+                    f"{PROFILE_ENV}=airgapped; allowed: loopback, a bare service name, "
+                    "*.svc or *.svc.cluster.local",
+                )
+            )
+    if profile == "airgapped":
+        for loc, url in (
+            (("approvals", "webhookUrl"), spec.approvals.webhook_url),
+            (("telemetry", "otlpEndpoint"), spec.telemetry.otlp_endpoint),
+        ):
+            if url and not hosts.is_local_or_cluster(url):
+                problems.append((loc, f"{url!r} is outside the cluster, refused by {PROFILE_ENV}=airgapped"))
+    return problems
+
+
+def _with_lines(text: str, located: list[tuple[tuple[Any, ...], SpecProblem]]) -> list[SpecProblem]:
+    """Attach YAML line numbers to problems; only computed when there are problems."""
+    try:
+        root = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.YAMLError:
+        root = None
+    return [SpecProblem(p.path, p.message, _line_of(root, loc)) for loc, p in located]
+
+
+@dataclass(frozen=True)
+class LoadedSpec:
+    spec: AgentSpec
+    version: str
+    text: str
+    path: Path | None
+    base_dir: Path
+
+
+def parse_spec(text: str, *, source: str, base_dir: Path, path: Path | None = None) -> LoadedSpec:
+    """Validate spec text; raise SpecError naming every problem with its key path."""
+    try:
+        document = yaml.load(text, Loader=_UniqueKeyLoader)  # noqa: S506 - SafeLoader subclass
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise SpecError(source, [SpecProblem("", f"invalid YAML at {where}{problem}")]) from None
+    if not isinstance(document, dict):
+        raise SpecError(source, [SpecProblem("", f"the spec must be a YAML mapping of keys, got {_short(document)}")])
+
+    try:
+        spec = AgentSpec.model_validate(document)
+    except ValidationError as exc:
+        errors = exc.errors()
+        located = [(tuple(e["loc"]), _problem_from_pydantic(e)) for e in errors]
+        raise SpecError(source, _with_lines(text, located)) from None
+    semantic = semantic_problems(spec, current_profile())
+    if semantic:
+        located = [(loc, SpecProblem(format_path(loc), msg)) for loc, msg in semantic]
+        raise SpecError(source, _with_lines(text, located))
+    return LoadedSpec(spec=spec, version=agent_version(document), text=text, path=path, base_dir=base_dir)
+
+
+def load_spec_file(path: str | Path) -> LoadedSpec:
+    p = Path(path)
+    try:
+        text = p.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise BadInput(f"--agent: spec file {str(p)!r} does not exist") from None
+    except (IsADirectoryError, PermissionError, UnicodeDecodeError) as exc:
+        raise BadInput(f"--agent: cannot read spec file {str(p)!r}: {exc}") from None
+    resolved = p.resolve()
+    return parse_spec(text, source=str(p), base_dir=resolved.parent, path=resolved)

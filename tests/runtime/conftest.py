@@ -1,0 +1,33 @@
+"""Fixtures for the runtime tests (no top-level conftest: other packages own tests/)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from runtime_testkit import ScriptedModelServer, Workspace
+
+
+@pytest.fixture
+def ws(tmp_path: Path) -> Workspace:
+    return Workspace(tmp_path)
+
+
+@pytest.fixture
+def servers() -> Iterator[list[ScriptedModelServer]]:
+    """Register servers here to have them shut down after the test."""
+    started: list[ScriptedModelServer] = []
+    yield started
+    for server in started:
+        server.close()
+
+
+@pytest.fixture
+def serve(servers: list[ScriptedModelServer]):  # type: ignore[no-untyped-def]
+    def make(flavor: str = "openai", turns=(), **kwargs) -> ScriptedModelServer:  # type: ignore[no-untyped-def]
+        server = ScriptedModelServer(flavor, turns, **kwargs)
+        servers.append(server)
+        return server
+
+    return make
