@@ -57,6 +57,7 @@ class AgentPlatform(pulumi.ComponentResource):
     def _build_aws(self, loaded: LoadedConfig) -> None:
         # Imported here so a kubernetes-platform stack never loads the AWS SDK.
         from components.aws.account import AwsAccount
+        from components.aws.bedrock import grant_bedrock_models
         from components.aws.cluster import EksCluster, EksClusterArgs
         from components.aws.device_plugin import NvidiaDevicePlugin, NvidiaDevicePluginArgs, nvidia_runtime_class
         from components.aws.gpu_node_pool import GpuNodePool, GpuNodePoolArgs, ships_device_plugin
@@ -136,6 +137,7 @@ class AgentPlatform(pulumi.ComponentResource):
             [ServiceAccountRef(ORCHESTRATOR_NAMESPACE, ORCHESTRATOR_SERVICE_ACCOUNT)],
             "Agent runtime: its secrets, work queue, state table and audit bucket",
         )
+        grant_bedrock_models("orchestrator-bedrock", config, account, orchestrator.role, child)
         secrets = SecretStore("secrets", SecretStoreArgs(loaded, account, orchestrator.role), child)
         stores = RuntimeStores("runtime-stores", RuntimeStoresArgs(loaded, account, orchestrator.role), child)
         weights = (

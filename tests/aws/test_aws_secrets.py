@@ -94,3 +94,27 @@ def test_only_known_service_accounts_can_assume_roles_and_never_a_sandbox(stack:
     for role in bundle.of_type("aws:iam/role:Role"):
         assert "airlock-sbx-" not in role["inputs"]["assumeRolePolicy"], role["name"]
     assert role_named(bundle, f"airlock-{stack}-orchestrator")
+
+
+def test_bedrock_models_are_invocable_by_the_orchestrator_only(tmp_path: Path) -> None:
+    from support import set_key, synthesize
+
+    document = stack_document("dev")
+    set_key(
+        document,
+        "cloudModels",
+        [
+            *document["config"]["airlock:cloudModels"],
+            {"name": "bedrock-direct", "provider": "bedrock", "model": "anthropic.claude-3-5-haiku-20241022-v1:0"},
+            {"name": "bedrock-profile", "provider": "bedrock", "model": "us.anthropic.claude-sonnet-4-5-20250929-v1:0"},
+        ],
+    )
+    bundle = synthesize(make_project(tmp_path, {"dev": document}), "dev", tmp_path / "out")
+    statements = [s for s in role_policies(bundle, "airlock-dev-orchestrator") if "bedrock:InvokeModel" in as_list(s["Action"])]
+    resources = sorted(r for s in statements for r in s["Resource"])
+    assert resources == [
+        "arn:aws:bedrock:*::foundation-model/anthropic.claude-sonnet-4-5-20250929-v1:0",
+        "arn:aws:bedrock:us-east-1:123456789012:inference-profile/us.anthropic.claude-sonnet-4-5-20250929-v1:0",
+        "arn:aws:bedrock:us-east-1::foundation-model/anthropic.claude-3-5-haiku-20241022-v1:0",
+    ]
+    assert all(sorted(as_list(s["Action"])) == ["bedrock:InvokeModel", "bedrock:InvokeModelWithResponseStream"] for s in statements)
