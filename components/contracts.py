@@ -45,10 +45,3 @@ class AwsServices:
     audit_bucket: pulumi.Input[str]
     # S3 bucket of mirrored weights (model weightsSource 's3') readable by model servers, if any.
     model_server_role_arn: Optional[pulumi.Input[str]] = None
-    # CIDRs of the private subnets, where every AWS API the runtime calls has an interface
-    # endpoint: the orchestrator's NetworkPolicy allows TCP 443 to these for AWS.
-    private_subnet_cidrs: list[str] = field(default_factory=list)
-    # AWS SDK endpoint overrides, by SDK service id ("s3", "dynamodb"): set each as env
-    # AWS_ENDPOINT_URL_<SERVICE> on pods that must reach the service inside the private
-    # subnets (their regional names resolve to gateway endpoints, i.e. public AWS addresses).
-    service_endpoint_urls: dict[str, pulumi.Input[str]] = field(default_factory=dict)

@@ -168,8 +168,6 @@ class AgentPlatform(pulumi.ComponentResource):
             checkpoint_table=stores.table.name,
             audit_bucket=stores.audit_bucket.bucket.bucket,
             model_server_role_arn=weights.role.arn if weights else None,
-            private_subnet_cidrs=network.private_subnet_cidrs,
-            service_endpoint_urls=network.endpoints.service_endpoint_urls(),
         )
         self.outputs.update(
             {

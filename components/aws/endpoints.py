@@ -5,12 +5,17 @@
 * Gateway endpoints (``network.gatewayEndpoints``: s3, dynamodb) add routes to the private
   route tables; free, and they carry the bulk traffic (image layers, model weights).
 
-S3 and DynamoDB have both. The gateway routes to public AWS addresses, which the
-orchestrator's NetworkPolicy (TCP 443 to the private subnets only) does not allow, so the
-runtime talks to their interface endpoints by endpoint-specific name
-(``AwsServices.service_endpoint_urls``). Their private DNS is limited to inbound resolver
-endpoints when the gateway exists, which keeps every other in-VPC S3/DynamoDB request on
-the free gateway (AWS requires the gateway to exist first). See docs/aws.md.
+S3 and DynamoDB have both. Pods may reach AWS only at addresses inside the private
+subnets (their NetworkPolicies allow TCP 443 there and nowhere else for AWS), and a
+gateway endpoint routes to public AWS addresses. So the interface endpoints of S3 and
+DynamoDB get full private DNS: inside the VPC the regional names
+(``s3.<region>.amazonaws.com``, ``<bucket>.s3...``, ``dynamodb.<region>...``) resolve to
+the interface endpoint, for pods and nodes alike. The gateway endpoints stay as the
+route for whatever still addresses the services' public ranges (the legacy global S3
+name) and as a free fallback. Each interface endpoint is created before its gateway:
+when a gateway already exists, AWS defaults a new interface endpoint's private DNS to
+"inbound resolvers only", which would send in-VPC traffic back to the gateway.
+See docs/aws.md ("How pods reach AWS").
 """
 
 from __future__ import annotations
@@ -27,8 +32,6 @@ from components.aws_tags import aws_tags
 from components.config_loader import LoadedConfig
 
 HTTPS = 443
-# Services with both endpoint types, whose interface endpoint the runtime addresses by name.
-DUAL_ENDPOINT_SERVICES = ("s3", "dynamodb")
 
 
 @dataclass(frozen=True)
@@ -54,20 +57,6 @@ class VpcEndpoints(pulumi.ComponentResource):
         cluster = cluster_name(loaded)
         child = pulumi.ResourceOptions(parent=self)
 
-        self.gateway = {
-            service: aws.ec2.VpcEndpoint(
-                f"{name}-{service}-gateway",
-                vpc_id=args.vpc_id,
-                service_name=args.account.endpoint_service(service),
-                vpc_endpoint_type="Gateway",
-                route_table_ids=args.private_route_table_ids,
-                policy=endpoint_policy(service, args.account),
-                tags=aws_tags(loaded, f"{cluster}-{service}-gateway"),
-                opts=child,
-            )
-            for service in network.gateway_endpoints or []
-        }
-
         self.security_group = aws.ec2.SecurityGroup(
             f"{name}-interface",
             vpc_id=args.vpc_id,
@@ -88,18 +77,8 @@ class VpcEndpoints(pulumi.ComponentResource):
             opts=child,
         )
 
-        self.interface = {}
-        for service in network.interface_endpoints or []:
-            gateway = self.gateway.get(service)
-            dns_options = None
-            depends_on: list[pulumi.Resource] = []
-            if gateway is not None:
-                # Only resolvers outside the VPC get the interface addresses for the regional
-                # name; in-VPC traffic keeps the free gateway. AWS rejects this option unless
-                # the gateway endpoint already exists, hence depends_on.
-                dns_options = aws.ec2.VpcEndpointDnsOptionsArgs(private_dns_only_for_inbound_resolver_endpoint=True)
-                depends_on = [gateway]
-            self.interface[service] = aws.ec2.VpcEndpoint(
+        self.interface = {
+            service: aws.ec2.VpcEndpoint(
                 f"{name}-{service}",
                 vpc_id=args.vpc_id,
                 service_name=args.account.endpoint_service(service),
@@ -107,11 +86,31 @@ class VpcEndpoints(pulumi.ComponentResource):
                 subnet_ids=args.private_subnet_ids,
                 security_group_ids=[self.security_group.id],
                 private_dns_enabled=True,
-                dns_options=dns_options,
+                # Every resolver in the VPC gets the interface addresses (see the module docstring).
+                dns_options=aws.ec2.VpcEndpointDnsOptionsArgs(private_dns_only_for_inbound_resolver_endpoint=False)
+                if service in (network.gateway_endpoints or [])
+                else None,
                 policy=endpoint_policy(service, args.account),
                 tags=aws_tags(loaded, f"{cluster}-{service}"),
-                opts=pulumi.ResourceOptions(parent=self, depends_on=depends_on),
+                opts=child,
             )
+            for service in network.interface_endpoints or []
+        }
+        self.gateway = {
+            service: aws.ec2.VpcEndpoint(
+                f"{name}-{service}-gateway",
+                vpc_id=args.vpc_id,
+                service_name=args.account.endpoint_service(service),
+                vpc_endpoint_type="Gateway",
+                route_table_ids=args.private_route_table_ids,
+                policy=endpoint_policy(service, args.account),
+                tags=aws_tags(loaded, f"{cluster}-{service}-gateway"),
+                opts=pulumi.ResourceOptions(
+                    parent=self, depends_on=[self.interface[service]] if service in self.interface else []
+                ),
+            )
+            for service in network.gateway_endpoints or []
+        }
 
         self.register_outputs(
             {
@@ -120,23 +119,3 @@ class VpcEndpoints(pulumi.ComponentResource):
                 "gatewayEndpointIds": {s: e.id for s, e in self.gateway.items()},
             }
         )
-
-    def service_endpoint_urls(self) -> dict[str, pulumi.Output[str]]:
-        """``AWS_ENDPOINT_URL_<SERVICE>`` values for the services the runtime must reach by
-        endpoint-specific name (their regional name resolves to the gateway inside the VPC)."""
-        urls: dict[str, pulumi.Output[str]] = {}
-        for service in DUAL_ENDPOINT_SERVICES:
-            endpoint = self.interface.get(service)
-            if endpoint is not None:
-                urls[service] = endpoint.dns_entries.apply(lambda entries, s=service: _endpoint_url(s, entries))
-        return urls
-
-
-def _endpoint_url(service: str, entries: list) -> str:
-    # The first entry is the regional, endpoint-specific name. S3's is a wildcard
-    # (*.vpce-...s3.<region>.vpce.amazonaws.com); AWS documents "bucket." as the prefix for
-    # SDK clients, which then address buckets by path under it.
-    dns_name = str(entries[0]["dns_name"] if isinstance(entries[0], dict) else entries[0].dns_name)
-    if dns_name.startswith("*."):
-        dns_name = ("bucket." if service == "s3" else "") + dns_name[2:]
-    return f"https://{dns_name}"

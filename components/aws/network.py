@@ -37,7 +37,6 @@ class Network(pulumi.ComponentResource):
     private_subnets: list[aws.ec2.Subnet]
     public_subnets: list[aws.ec2.Subnet]
     private_route_tables: list[aws.ec2.RouteTable]
-    private_subnet_cidrs: list[str]
     endpoints: VpcEndpoints
     flow_log: aws.ec2.FlowLog
 
@@ -74,7 +73,6 @@ class Network(pulumi.ComponentResource):
             )
             for zone, cidr in zip(zones, network.private_subnet_cidrs or [])
         ]
-        self.private_subnet_cidrs = [str(c) for c in (network.private_subnet_cidrs or [])][: len(self.private_subnets)]
         # AWS gives every VPC a default security group that admits all traffic among its
         # members; adopt it with no rules so nothing can use it by accident (CKV2_AWS_12).
         aws.ec2.DefaultSecurityGroup(
