@@ -17,7 +17,7 @@ from kubernetes_validate.utils import all_versions
 
 from components.catalog import GPU_INSTANCES
 from components.config import StackConfig
-from components.config_errors import NAMESPACE, SECRET_MASK, ConfigIssue, key_path
+from components.config_errors import ConfigIssue, key_path
 from components.images import ImageRef, registry_host
 from components.profiles import PROFILES
 from components.quantities import parse_quantity
@@ -449,10 +449,10 @@ def references(config: StackConfig, ctx: RuleContext) -> Iterator[ConfigIssue]:
     if headers and headers not in secrets:
         yield ConfigIssue(key_path("observability", "headersSecret"), headers, f"no such secret; allowed: {known}")
     for i, secret in enumerate(config.secrets):
-        if secret.value is not None and f"{NAMESPACE}:secrets" not in ctx.secret_keys:
+        if secret.value is not None and key_path("secrets") not in ctx.secret_keys:
             yield ConfigIssue(
                 key_path("secrets", i, "value"),
-                SECRET_MASK,
+                "(set)",
                 "is stored in plaintext in the stack file; set it as a Pulumi secret with "
                 f"`pulumi config set --secret --path 'airlock:secrets[{i}].value' ...`",
             )
