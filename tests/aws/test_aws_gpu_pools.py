@@ -102,14 +102,16 @@ def test_airgap_device_plugin_comes_from_this_stacks_ecr() -> None:
 
 
 def test_nvidia_runtime_class_exists_for_gpu_workloads() -> None:
-    (runtime_class,) = shipped("prod").kinds("RuntimeClass")
-    assert runtime_class["metadata"]["name"] == runtime_class["handler"] == "nvidia"
+    (runtime_class,) = [r for r in shipped("prod").kinds("RuntimeClass") if r["metadata"]["name"] == "nvidia"]
+    assert runtime_class["handler"] == "nvidia"
+    assert runtime_class["scheduling"]["tolerations"] == [{"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"}]
 
 
 def test_no_gpu_pools_means_no_device_plugin() -> None:
     bundle = shipped("dev")
     assert gpu_node_groups(bundle) == {}
-    assert bundle.kinds("DaemonSet") == [] and bundle.kinds("RuntimeClass") == []
+    assert [d for d in bundle.kinds("DaemonSet") if d["metadata"]["name"] == "nvidia-device-plugin"] == []
+    assert [r for r in bundle.kinds("RuntimeClass") if r["metadata"]["name"] == "nvidia"] == []
 
 
 def test_bottlerocket_pools_get_no_device_plugin_and_a_data_volume(tmp_path: Path) -> None:
