@@ -104,7 +104,7 @@ class FlowLogsConfig(ConfigModel):
 
 
 InterfaceEndpoint = Literal[
-    "ecr.api", "ecr.dkr", "sts", "secretsmanager", "kms", "logs", "ec2", "sqs",
+    "ecr.api", "ecr.dkr", "sts", "secretsmanager", "kms", "logs", "ec2", "sqs", "s3", "dynamodb",
     "eks", "eks-auth", "elasticloadbalancing", "autoscaling", "ssm", "monitoring",
 ]
 GatewayEndpoint = Literal["s3", "dynamodb"]
@@ -143,7 +143,8 @@ class NetworkConfig(ConfigModel):
         None,
         description="AWS services reached through interface VPC endpoints (private DNS on, each with an "
         "endpoint policy scoped to this account). Default: ecr.api, ecr.dkr, sts, secretsmanager, kms, "
-        "logs, ec2 and sqs.",
+        "logs, ec2, sqs, s3 and dynamodb. The orchestrator may reach AWS only at addresses inside the "
+        "private subnets, so sqs, dynamodb, s3, secretsmanager, kms, sts and logs are required on aws.",
     )
     gateway_endpoints: Optional[list[GatewayEndpoint]] = Field(
         None, description="Gateway VPC endpoints. Default: s3 and dynamodb."
@@ -188,6 +189,13 @@ class ClusterConfig(ConfigModel):
         default_factory=list,
         description="aws: CIDRs allowed to reach the EKS API endpoint from the internet. Empty (default) "
         "keeps the endpoint private. Never 0.0.0.0/0; not allowed in airgapped stacks.",
+    )
+    endpoint_private_access_cidrs: list[ipaddress.IPv4Network] = Field(
+        default_factory=list,
+        description="aws: private (RFC 1918) CIDRs, such as a VPN, Direct Connect or bastion range, allowed "
+        "to reach the private EKS API endpoint on port 443. `pulumi up` deploys Kubernetes objects through "
+        "this endpoint, so it must run from one of these ranges (or from endpointPublicAccessCidrs). "
+        "Empty (default): only the cluster's own nodes reach the API.",
     )
     log_types: list[ControlPlaneLog] = Field(
         default_factory=lambda: ["api", "audit", "authenticator"],

@@ -155,7 +155,7 @@ def load(flat: FlatConfig, stack: str, project_dir: Path, source: str | None = N
         raise ConfigError(stack, issues, source)
     region = flat.values.get("aws:region")
     apply_defaults(config, stack, region)
-    found = check(config, RuleContext(stack=stack, region=region, project_dir=project_dir))
+    found = check(config, RuleContext(stack=stack, region=region, project_dir=project_dir, secret_keys=flat.secret_keys))
     errors = [issue for issue in found if issue.severity == "error"]
     if errors:
         raise ConfigError(stack, errors, source)

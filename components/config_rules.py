@@ -29,6 +29,8 @@ class RuleContext:
     stack: str
     region: str | None
     project_dir: Path
+    # Top-level keys (``airlock:secrets``) whose value is, or contains, a Pulumi secret.
+    secret_keys: frozenset[str] = frozenset()
 
 
 Rule = Callable[[StackConfig, RuleContext], Iterable[ConfigIssue]]
@@ -52,6 +54,8 @@ PRIVATE_RANGES = [
 REQUIRED_LOGS = ("api", "audit", "authenticator")
 AIRGAP_INTERFACE_ENDPOINTS = ("ecr.api", "ecr.dkr", "sts", "secretsmanager", "kms", "logs", "ec2", "sqs")
 AIRGAP_GATEWAY_ENDPOINTS = ("s3", "dynamodb")
+# AWS APIs the agent runtime calls (queue, state, audit, secrets, tokens, logs).
+RUNTIME_INTERFACE_ENDPOINTS = ("sqs", "dynamodb", "s3", "secretsmanager", "kms", "sts", "logs")
 IMAGE_FIELDS = ("runtime", "sandboxExecutor", "vllm", "egressProxy", "otelCollector", "nvidiaDevicePlugin")
 
 
@@ -67,12 +71,16 @@ def platform_scope(config: StackConfig, ctx: RuleContext) -> Iterator[ConfigIssu
         for field, key in (("network", "network"), ("system_pool", "systemPool")):
             if field in config.model_fields_set:
                 yield ConfigIssue(key_path(key), "(set)", "applies to platform 'aws' only; remove it for platform 'kubernetes'")
-        if config.cluster.endpoint_public_access_cidrs:
-            yield ConfigIssue(
-                key_path("cluster", "endpointPublicAccessCidrs"),
-                [str(c) for c in config.cluster.endpoint_public_access_cidrs],
-                "applies to platform 'aws' only (the existing cluster's API endpoint is not managed here)",
-            )
+        for key, cidrs in (
+            ("endpointPublicAccessCidrs", config.cluster.endpoint_public_access_cidrs),
+            ("endpointPrivateAccessCidrs", config.cluster.endpoint_private_access_cidrs),
+        ):
+            if cidrs:
+                yield ConfigIssue(
+                    key_path("cluster", key),
+                    [str(c) for c in cidrs],
+                    "applies to platform 'aws' only (the existing cluster's API endpoint is not managed here)",
+                )
         if config.cluster.cni is None:
             yield ConfigIssue(
                 key_path("cluster", "cni"),
@@ -114,6 +122,14 @@ def eks_endpoint_and_logs(config: StackConfig, ctx: RuleContext) -> Iterator[Con
                 key_path("cluster", "endpointPublicAccessCidrs", i),
                 str(cidr),
                 "the cluster API must never be open to the whole internet; list the admin CIDRs that need it",
+            )
+    for i, cidr in enumerate(config.cluster.endpoint_private_access_cidrs):
+        if not any(cidr.subnet_of(r) for r in PRIVATE_RANGES[:3]):
+            yield ConfigIssue(
+                key_path("cluster", "endpointPrivateAccessCidrs", i),
+                str(cidr),
+                "must be a private (RFC 1918) range inside 10.0.0.0/8, 172.16.0.0/12 or 192.168.0.0/16; "
+                "public admin addresses belong in endpointPublicAccessCidrs (not in airgapped stacks)",
             )
     if config.profile == "airgapped" and config.cluster.endpoint_public_access_cidrs:
         yield ConfigIssue(
@@ -248,19 +264,33 @@ def airgapped_promise(config: StackConfig, ctx: RuleContext) -> Iterator[ConfigI
                 model.weights_source,
                 "an airgapped stack cannot download weights; allowed: 's3' (mirror bucket) or 'pvc' (pre-staged)",
             )
-    if config.platform == "aws" and config.network is not None:
-        missing = [e for e in AIRGAP_INTERFACE_ENDPOINTS if e not in (config.network.interface_endpoints or [])]
-        if missing:
-            yield ConfigIssue(
-                key_path("network", "interfaceEndpoints"),
-                config.network.interface_endpoints,
-                f"an airgapped VPC reaches AWS only through endpoints; must include {', '.join(missing)}",
-            )
-        missing_gw = [e for e in AIRGAP_GATEWAY_ENDPOINTS if e not in (config.network.gateway_endpoints or [])]
+
+
+def vpc_endpoints(config: StackConfig, ctx: RuleContext) -> Iterator[ConfigIssue]:
+    """Endpoints the stack cannot work without: the runtime's AWS APIs everywhere (its
+    NetworkPolicy allows AWS only at addresses inside the private subnets), and in an
+    airgapped VPC also everything nodes need to bootstrap and pull images."""
+    network = config.network
+    if config.platform != "aws" or network is None:
+        return
+    airgapped = config.profile == "airgapped"
+    interface = network.interface_endpoints or []
+    reasons: dict[str, str] = {}
+    for endpoint in RUNTIME_INTERFACE_ENDPOINTS:
+        reasons.setdefault(endpoint, "the orchestrator reaches AWS APIs only at addresses inside the private subnets")
+    if airgapped:
+        for endpoint in AIRGAP_INTERFACE_ENDPOINTS:
+            reasons.setdefault(endpoint, "an airgapped VPC reaches AWS only through endpoints")
+    missing = [e for e in reasons if e not in interface]
+    if missing:
+        why = "; ".join(sorted({reasons[e] for e in missing}))
+        yield ConfigIssue(key_path("network", "interfaceEndpoints"), interface, f"must include {', '.join(missing)} ({why})")
+    if airgapped:
+        missing_gw = [e for e in AIRGAP_GATEWAY_ENDPOINTS if e not in (network.gateway_endpoints or [])]
         if missing_gw:
             yield ConfigIssue(
                 key_path("network", "gatewayEndpoints"),
-                config.network.gateway_endpoints,
+                network.gateway_endpoints,
                 f"an airgapped VPC reaches AWS only through endpoints; must include {', '.join(missing_gw)}",
             )
 
@@ -419,6 +449,13 @@ def references(config: StackConfig, ctx: RuleContext) -> Iterator[ConfigIssue]:
     if headers and headers not in secrets:
         yield ConfigIssue(key_path("observability", "headersSecret"), headers, f"no such secret; allowed: {known}")
     for i, secret in enumerate(config.secrets):
+        if secret.value is not None and key_path("secrets") not in ctx.secret_keys:
+            yield ConfigIssue(
+                key_path("secrets", i, "value"),
+                "(set)",
+                "is stored in plaintext in the stack file; set it as a Pulumi secret with "
+                f"`pulumi config set --secret --path 'airlock:secrets[{i}].value' ...`",
+            )
         if secret.value is None:
             yield ConfigIssue(
                 key_path("secrets", i, "value"),
@@ -513,6 +550,7 @@ RULES: tuple[Rule, ...] = (
     unique_names,
     network_layout,
     airgapped_promise,
+    vpc_endpoints,
     images_pinned,
     gpu_pools,
     models_fit,

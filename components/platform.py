@@ -56,21 +56,145 @@ class AgentPlatform(pulumi.ComponentResource):
 
     def _build_aws(self, loaded: LoadedConfig) -> None:
         # Imported here so a kubernetes-platform stack never loads the AWS SDK.
+        from components.aws.account import AwsAccount
+        from components.aws.bedrock import grant_bedrock_models
         from components.aws.cluster import EksCluster, EksClusterArgs
+        from components.aws.device_plugin import NvidiaDevicePlugin, NvidiaDevicePluginArgs, nvidia_runtime_class
+        from components.aws.gpu_node_pool import GpuNodePool, GpuNodePoolArgs, ships_device_plugin
+        from components.aws.iam import ServiceAccountRef
+        from components.aws.kms import EncryptionKey, EncryptionKeyArgs, logs_service_statement
+        from components.aws.log_groups import log_group_arn, platform_log_groups
+        from components.aws.model_weights import ModelWeightsReader, ModelWeightsReaderArgs, weights_locations
         from components.aws.network import Network, NetworkArgs
+        from components.aws.registry import Registry, RegistryArgs
+        from components.aws.runtime_stores import RuntimeStores, RuntimeStoresArgs
+        from components.aws.secret_store import SecretStore, SecretStoreArgs
+        from components.aws.storage import default_storage_class
+        from components.images import resolve_image
+        from components.naming import ORCHESTRATOR_NAMESPACE, ORCHESTRATOR_SERVICE_ACCOUNT
 
+        config = loaded.config
+        assert loaded.region is not None, "config rules require aws:region on aws"
         child = pulumi.ResourceOptions(parent=self)
-        network = Network("network", NetworkArgs(loaded), child)
-        eks = EksCluster("cluster", EksClusterArgs(loaded, network), child)
-        self.cluster = eks.access
+        account = AwsAccount.current(loaded.region)
+
+        # One key for the logs AWS writes (flow logs, control plane), usable by CloudWatch
+        # Logs for exactly those groups.
+        logs_key = EncryptionKey(
+            "logs-key",
+            EncryptionKeyArgs(
+                loaded,
+                account,
+                purpose="logs",
+                description="VPC flow logs and EKS control-plane logs",
+                via_services=("logs",),
+                service_statements=[
+                    logs_service_statement(account, [log_group_arn(account, g) for g in platform_log_groups(loaded)])
+                ],
+            ),
+            child,
+        )
+        network = Network("network", NetworkArgs(loaded, account, logs_key.arn), child)
+        eks = EksCluster("cluster", EksClusterArgs(loaded, account, network, logs_key.arn), child)
+        registry = Registry("registry", RegistryArgs(loaded, account), child)
+        k8s_opts = pulumi.ResourceOptions(parent=self, provider=eks.provider, depends_on=eks.node_prerequisites)
+
+        gpu_pools = [
+            GpuNodePool(
+                f"gpu-{pool.name}",
+                GpuNodePoolArgs(
+                    loaded=loaded,
+                    pool=pool,
+                    cluster_name=eks.cluster.name,
+                    node_role_arn=eks.node_role.arn,
+                    subnet_ids=[s.id for s in network.private_subnets],
+                    depends_on=eks.node_prerequisites,
+                ),
+                child,
+            )
+            for pool in config.gpu_pools
+        ]
+        gpu_ready: list[pulumi.Resource] = [p.node_group for p in gpu_pools]
+        if config.gpu_pools:
+            gpu_ready.append(nvidia_runtime_class("nvidia-runtime-class", k8s_opts))
+        plugin_pools = [p.name for p in config.gpu_pools if not ships_device_plugin(p.ami_type)]
+        if plugin_pools:
+            plugin = NvidiaDevicePlugin(
+                "nvidia-device-plugin",
+                NvidiaDevicePluginArgs(
+                    image=resolve_image(config.images, "nvidia_device_plugin", registry.repository_urls),
+                    pools=plugin_pools,
+                ),
+                k8s_opts,
+            )
+            gpu_ready.append(plugin.daemon_set)
+        storage_class = default_storage_class(
+            "default-storage-class", pulumi.ResourceOptions.merge(k8s_opts, pulumi.ResourceOptions(depends_on=eks.cluster_services))
+        )
+
+        orchestrator = eks.irsa_role(
+            "orchestrator",
+            [ServiceAccountRef(ORCHESTRATOR_NAMESPACE, ORCHESTRATOR_SERVICE_ACCOUNT)],
+            "Agent runtime: its secrets, work queue, state table and audit bucket",
+        )
+        grant_bedrock_models("orchestrator-bedrock", config, account, orchestrator.role, child)
+        secrets = SecretStore("secrets", SecretStoreArgs(loaded, account, orchestrator.role), child)
+        stores = RuntimeStores("runtime-stores", RuntimeStoresArgs(loaded, account, orchestrator.role), child)
+        weights = (
+            ModelWeightsReader(
+                "model-weights",
+                ModelWeightsReaderArgs(loaded, account, eks.oidc_provider.arn, eks.oidc_issuer),
+                child,
+            )
+            if weights_locations(config)
+            else None
+        )
+
+        self.cluster = ClusterAccess(
+            provider=eks.provider,
+            name=eks.cluster.name,
+            kubernetes_version=config.cluster.kubernetes_version,
+            oidc_provider_arn=eks.oidc_provider.arn,
+            oidc_issuer=eks.oidc_issuer,
+            ready=[eks.system_nodes, *eks.node_prerequisites, *eks.cluster_services, storage_class, *gpu_ready],
+        )
+        self.aws = AwsServices(
+            region=loaded.region,
+            account_id=account.id,
+            orchestrator_role_arn=orchestrator.arn,
+            secret_arns=secrets.secret_arns,
+            registry_urls=registry.repository_urls,
+            queue_url=stores.queue.url,
+            checkpoint_table=stores.table.name,
+            audit_bucket=stores.audit_bucket.bucket.bucket,
+            model_server_role_arn=weights.role.arn if weights else None,
+        )
         self.outputs.update(
             {
                 "vpcId": network.vpc.id,
+                "privateSubnetIds": [s.id for s in network.private_subnets],
                 "clusterName": eks.cluster.name,
                 "clusterEndpoint": eks.cluster.endpoint,
                 "kubeconfig": eks.kubeconfig,
+                "oidcProviderArn": eks.oidc_provider.arn,
+                "registryUrls": registry.repository_urls,
+                "workQueueUrl": stores.queue.url,
+                "deadLetterQueueUrl": stores.dead_letter_queue.url,
+                "stateTableName": stores.table.name,
+                "auditBucketName": stores.audit_bucket.bucket.bucket,
+                "auditLogBucketName": stores.audit_log_bucket.bucket.bucket,
+                "secretArns": secrets.secret_arns,
+                "orchestratorRoleArn": orchestrator.arn,
+                "nodeRoleArn": eks.node_role.arn,
+                # What workloads of your own must use to land on each GPU pool.
+                "gpuPools": {
+                    pool.name: {"nodeSelector": group.node_selector, "tolerations": group.tolerations}
+                    for pool, group in zip(config.gpu_pools, gpu_pools)
+                },
             }
         )
+        if weights is not None:
+            self.outputs["modelServerRoleArn"] = weights.role.arn
 
     def _build_existing(self, loaded: LoadedConfig) -> None:
         existing = ExistingCluster("cluster", ExistingClusterArgs(loaded), pulumi.ResourceOptions(parent=self))

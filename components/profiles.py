@@ -34,8 +34,11 @@ PROFILES: dict[str, ProfileDefaults] = {
 }
 
 # Interface endpoints every stack gets by default. Airgapped nodes cannot bootstrap or
-# pull images without the first seven, and the runtime's queue needs sqs.
-DEFAULT_INTERFACE_ENDPOINTS = ["ecr.api", "ecr.dkr", "sts", "secretsmanager", "kms", "logs", "ec2", "sqs"]
+# pull images without the first seven. The orchestrator's NetworkPolicy lets it reach AWS
+# only at addresses inside the private subnets, so every API the runtime calls (sqs, s3,
+# dynamodb, secretsmanager, kms, sts, logs) needs an interface endpoint, in every profile:
+# the s3 and dynamodb gateway endpoints route to public AWS addresses.
+DEFAULT_INTERFACE_ENDPOINTS = ["ecr.api", "ecr.dkr", "sts", "secretsmanager", "kms", "logs", "ec2", "sqs", "s3", "dynamodb"]
 DEFAULT_GATEWAY_ENDPOINTS = ["s3", "dynamodb"]
 
 CLOUD_BASE_URLS = {

@@ -53,7 +53,8 @@ class _FakeProviders(pulumi.runtime.Mocks):
         return fake_resource(args.typ, args.name, _unwrap_secrets(args.inputs), self.region)
 
     def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict, list | None]:
-        return fake_invoke(args.token, args.args, self.region), None
+        # An empty failure list: the mock monitor iterates it (None would crash every invoke).
+        return fake_invoke(args.token, args.args, self.region), []
 
 
 def _unwrap_secrets(value: Any) -> Any:

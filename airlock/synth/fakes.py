@@ -160,7 +160,9 @@ def _dynamodb(ctx: FakeContext) -> tuple[str, dict[str, Any]]:
 
 @fake("aws:s3/bucket:Bucket", "aws:s3/bucketV2:BucketV2")
 def _bucket(ctx: FakeContext) -> tuple[str, dict[str, Any]]:
-    bucket = ctx.input_or_autoname("bucket")
+    prefix = ctx.inputs.get("bucketPrefix")
+    # S3 completes a prefix with a 26-character unique suffix.
+    bucket = f"{prefix}{ctx.digest(26)}" if isinstance(prefix, str) and prefix else ctx.input_or_autoname("bucket")
     return bucket, {
         "bucket": bucket,
         "arn": f"arn:{PARTITION}:s3:::{bucket}",
@@ -178,6 +180,41 @@ def _ecr(ctx: FakeContext) -> tuple[str, dict[str, Any]]:
         "arn": f"arn:{PARTITION}:ecr:{ctx.region}:{ACCOUNT_ID}:repository/{name}",
         "registryId": ACCOUNT_ID,
         "repositoryUrl": f"{ACCOUNT_ID}.dkr.ecr.{ctx.region}.amazonaws.com/{name}",
+    }
+
+
+@fake("aws:ec2/vpcEndpoint:VpcEndpoint")
+def _vpc_endpoint(ctx: FakeContext) -> tuple[str, dict[str, Any]]:
+    endpoint_id = f"vpce-{ctx.digest(17)}"
+    service_name = str(ctx.inputs.get("serviceName", ""))
+    # com.amazonaws.<region>.<service> -> <service>, e.g. ecr.dkr
+    service = service_name.split(f".{ctx.region}.", 1)[-1] if f".{ctx.region}." in service_name else ctx.name
+    computed: dict[str, Any] = {
+        "arn": f"arn:{PARTITION}:ec2:{ctx.region}:{ACCOUNT_ID}:vpc-endpoint/{endpoint_id}",
+        "ownerId": ACCOUNT_ID,
+        "state": "available",
+    }
+    if ctx.inputs.get("vpcEndpointType") == "Interface":
+        # S3's endpoint-specific names are wildcards (any bucket under them); others are plain.
+        wildcard = "*." if service == "s3" else ""
+        regional = f"{wildcard}{endpoint_id}-{ctx.digest(8, 'dns')}.{service}.{ctx.region}.vpce.amazonaws.com"
+        computed["dnsEntries"] = [{"dnsName": regional, "hostedZoneId": f"Z{ctx.digest(13, 'zone').upper()}"}]
+        subnets = ctx.inputs.get("subnetIds") or []
+        computed["networkInterfaceIds"] = [f"eni-{ctx.digest(17, str(i))}" for i in range(len(subnets))]
+    else:
+        computed["prefixListId"] = f"pl-{ctx.digest(8)}"
+        computed["dnsEntries"] = []
+    return endpoint_id, computed
+
+
+@fake("aws:ec2/launchTemplate:LaunchTemplate")
+def _launch_template(ctx: FakeContext) -> tuple[str, dict[str, Any]]:
+    template_id = f"lt-{ctx.digest(17)}"
+    return template_id, {
+        "name": ctx.input_or_autoname(),
+        "arn": f"arn:{PARTITION}:ec2:{ctx.region}:{ACCOUNT_ID}:launch-template/{template_id}",
+        "latestVersion": 1,
+        "defaultVersion": 1,
     }
 
 

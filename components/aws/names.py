@@ -1,0 +1,58 @@
+"""Names of AWS resources, derived from the cluster name so stacks sharing an account never collide.
+
+AWS services disagree on what a name may contain (S3 and ECR: lowercase only; IAM roles:
+64 characters; SQS: 80; bucket prefixes: 37), while a cluster name may be 100 characters
+with capitals and underscores. Every name goes through here, so each fits its service.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+
+from components.config_loader import LoadedConfig
+
+IAM_ROLE_MAX = 64
+SQS_MAX = 80
+BUCKET_PREFIX_MAX = 37  # S3 appends 26 characters to a prefix, within the 63 a bucket name allows
+
+
+def cluster_name(loaded: LoadedConfig) -> str:
+    name = loaded.config.cluster.name
+    assert name is not None, "profile defaults always set cluster.name"
+    return name
+
+
+def scoped(loaded: LoadedConfig, suffix: str, max_length: int = 128, separator: str = "-") -> str:
+    """``<cluster>-<suffix>``, shortened to ``max_length`` with a stable hash when needed."""
+    return _fit(cluster_name(loaded), suffix, max_length, separator)
+
+
+def lowercase_scoped(loaded: LoadedConfig, suffix: str, max_length: int = 128, separator: str = "-") -> str:
+    """As :func:`scoped`, for services that take only lowercase letters, digits and '-' (S3, ECR)."""
+    base = re.sub(r"[^a-z0-9]+", "-", cluster_name(loaded).lower()).strip("-") or "airlock"
+    return _fit(base, suffix, max_length, separator)
+
+
+def _fit(base: str, suffix: str, max_length: int, separator: str) -> str:
+    full = f"{base}{separator}{suffix}"
+    if len(full) <= max_length:
+        return full
+    # Keep names unique when a long cluster name is cut: 6 hex digits of the full name.
+    digest = hashlib.sha256(full.encode()).hexdigest()[:6]
+    room = max_length - len(suffix) - len(digest) - 2 * len(separator)
+    return f"{base[:room]}{separator}{digest}{separator}{suffix}"
+
+
+def flow_log_group(loaded: LoadedConfig) -> str:
+    return f"/aws/vpc/{cluster_name(loaded)}/flow-logs"
+
+
+def control_plane_log_group(loaded: LoadedConfig) -> str:
+    """EKS writes control-plane logs to exactly this name; creating it first lets us set
+    retention and encryption before the cluster starts logging."""
+    return f"/aws/eks/{cluster_name(loaded)}/cluster"
+
+
+def kms_alias(loaded: LoadedConfig, purpose: str) -> str:
+    return f"alias/{cluster_name(loaded)}/{purpose}"
