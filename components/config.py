@@ -264,6 +264,11 @@ class ModelArchitectureConfig(ConfigModel):
     head_dim: int = Field(ge=1, le=1024, description="head_dim (or hidden_size / num_attention_heads).")
 
 
+# Where the model cache volume is mounted in vLLM pods; pre-staged weights (weightsSource
+# 'pvc') are addressed by their path under it.
+MODEL_CACHE_MOUNT = "/models"
+
+
 class ModelCacheConfig(ConfigModel):
     type: Literal["pvc", "emptyDir"] = Field(
         "pvc",
@@ -278,6 +283,20 @@ class ModelCacheConfig(ConfigModel):
         None,
         description="An existing PVC in the models namespace that already holds the weights (weightsSource 'pvc'); "
         "mounted read-only instead of creating a cache PVC.",
+    )
+
+
+class ModelResourcesConfig(ConfigModel):
+    """Host CPU and memory of one vLLM replica (its GPUs are tensorParallelSize)."""
+
+    cpu_request: Optional[Quantity] = Field(None, description="CPU request per replica. Default: 2 cores per GPU.")
+    memory_request: Optional[Quantity] = Field(
+        None,
+        description="Memory request per replica, including the memory-backed /dev/shm. Default: 10Gi plus 6Gi per GPU.",
+    )
+    cpu_limit: Optional[Quantity] = Field(None, description="CPU limit per replica. Default: twice the CPU request.")
+    memory_limit: Optional[Quantity] = Field(
+        None, description="Memory limit per replica. Default: 1.5 times the memory request."
     )
 
 
@@ -312,7 +331,8 @@ class ModelConfig(ConfigModel):
     )
     weights_uri: Optional[Annotated[str, StringConstraints(pattern=r"^(s3://[a-z0-9][-a-z0-9.]{1,61}[a-z0-9](/.*)?|/.+)$")]] = Field(
         None,
-        description="s3: s3://bucket/prefix of the mirrored weights. pvc: path of the weights on the cache volume.",
+        description="s3: s3://bucket/prefix of the mirrored weights. pvc: path of the weights on the cache volume, "
+        "which is mounted at /models (e.g. /models/meta-llama/Llama-3.3-70B-Instruct).",
     )
     architecture: Optional[ModelArchitectureConfig] = Field(
         None, description="Size and attention shape. Default: from the built-in catalog for known repositories."
@@ -328,6 +348,10 @@ class ModelConfig(ConfigModel):
     replicas: int = Field(1, ge=1, le=100, description="Replicas (the minimum when autoscaling).")
     pool: Name = Field(description="Name of the gpuPools entry the replicas run on.")
     cache: ModelCacheConfig = Field(default_factory=ModelCacheConfig, description="The model cache volume.")
+    resources: ModelResourcesConfig = Field(
+        default_factory=ModelResourcesConfig,
+        description="Host CPU and memory per replica (size them to the pool's nodes); GPUs come from tensorParallelSize.",
+    )
     autoscaling: AutoscalingConfig = Field(default_factory=AutoscalingConfig, description="KEDA autoscaling.")
 
 
