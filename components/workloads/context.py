@@ -1,0 +1,47 @@
+"""What every workload component is built from: the validated stack and, on aws, the AWS base."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property
+from typing import Optional
+
+import pulumi
+
+from components.config import StackConfig
+from components.config_loader import LoadedConfig
+from components.contracts import AwsServices
+from components.images import resolve_image
+from components.workloads.proxy_routes import ProxyClient, proxy_clients
+
+
+@dataclass(frozen=True)
+class WorkloadContext:
+    loaded: LoadedConfig
+    kubernetes_version: str
+    # The AWS base (IRSA roles, ECR, Secrets Manager, runtime stores); None on platform 'kubernetes'.
+    aws: Optional[AwsServices] = None
+    # CIDRs of the S3 and DynamoDB gateway endpoints' prefix lists (aws only), which pods
+    # reach directly rather than through the egress proxy; see docs/workloads.md.
+    aws_gateway_cidrs: Optional[pulumi.Input[list[str]]] = None
+
+    @property
+    def config(self) -> StackConfig:
+        return self.loaded.config
+
+    def image(self, key: str) -> pulumi.Input[str]:
+        """The pod-spec reference of an image: mirror > this stack's ECR > upstream."""
+        return resolve_image(self.config.images, key, self.aws.registry_urls if self.aws else None)
+
+    @cached_property
+    def proxy_clients(self) -> list[ProxyClient]:
+        return proxy_clients(self.config)
+
+    def proxy_client(self, client: str) -> Optional[ProxyClient]:
+        return next((c for c in self.proxy_clients if c.client == client), None)
+
+    @property
+    def private_subnets(self) -> list[str]:
+        """aws: the VPC's private subnets, where nodes, pods and the interface endpoints live."""
+        network = self.config.network
+        return [str(c) for c in (network.private_subnet_cidrs or [])] if network is not None else []
