@@ -31,7 +31,19 @@ class WorkloadContext:
 
     def image(self, key: str) -> pulumi.Input[str]:
         """The pod-spec reference of an image: mirror > this stack's ECR > upstream."""
-        return resolve_image(self.config.images, key, self.aws.registry_urls if self.aws else None)
+        registry_urls = self.aws.registry_urls if self.aws else None
+        if (
+            self.config.profile == "airgapped"
+            and registry_urls is not None
+            and key not in registry_urls
+            and not self.config.images.mirror
+        ):
+            # Config rules cannot see which repositories the AWS base creates; say it here.
+            pulumi.log.warn(
+                f"images.{key}: this stack has no ECR repository for it, so it resolves to "
+                f"{resolve_image(self.config.images, key)}, which an airgapped cluster cannot pull"
+            )
+        return resolve_image(self.config.images, key, registry_urls)
 
     @cached_property
     def proxy_clients(self) -> list[ProxyClient]:

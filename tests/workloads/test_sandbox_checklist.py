@@ -21,6 +21,7 @@ from workload_manifests import (
     in_namespace,
     ingress_rules,
     ip_blocks,
+    kinds,
     pod_spec,
     reachable,
     synth_variant,
@@ -226,13 +227,13 @@ def test_ingress_only_from_the_orchestrator(stack: str, namespace: str) -> None:
 
 def test_gvisor_runtime_class_only_for_gvisor_pools() -> None:
     prod = shipped("prod")
-    (runtime_class,) = prod.kinds("RuntimeClass")
+    (runtime_class,) = kinds(prod, "RuntimeClass")
     assert runtime_class["handler"] == "runsc"
     assert runtime_class["metadata"]["labels"]["airlock.dev/role"] == "sandbox"
     for namespace in ("airlock-sbx-default", "airlock-sbx-data"):
         assert pod_spec(executor("prod", namespace))["runtimeClassName"] == runtime_class["metadata"]["name"]
     onprem = shipped("onprem")
-    assert onprem.kinds("RuntimeClass") == []
+    assert kinds(onprem, "RuntimeClass") == []
     assert "runtimeClassName" not in pod_spec(executor("onprem", "airlock-sbx-default"))
 
 

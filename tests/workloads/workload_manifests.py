@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -14,10 +15,24 @@ ROLE = "airlock.dev/role"
 WORKLOAD_KINDS = ("Deployment", "StatefulSet", "DaemonSet", "Job", "CronJob", "Pod")
 
 
+@lru_cache(maxsize=64)
+def _read_manifests(directory: Path) -> tuple[dict[str, Any], ...]:
+    return tuple(yaml.safe_load(p.read_text()) for p in sorted((directory / "manifests").rglob("*.yaml")))
+
+
+def manifests(bundle: Synthesized) -> tuple[dict[str, Any], ...]:
+    """The bundle's manifests, parsed once per bundle (tests must not modify them)."""
+    return _read_manifests(bundle.directory)
+
+
+def kinds(bundle: Synthesized, kind: str) -> list[dict[str, Any]]:
+    return [m for m in manifests(bundle) if m["kind"] == kind]
+
+
 def in_namespace(bundle: Synthesized, namespace: str, kind: str | None = None) -> list[dict[str, Any]]:
     return [
         m
-        for m in bundle.manifests
+        for m in manifests(bundle)
         if m["metadata"].get("namespace") == namespace and (kind is None or m["kind"] == kind)
     ]
 
@@ -25,7 +40,7 @@ def in_namespace(bundle: Synthesized, namespace: str, kind: str | None = None) -
 def get(bundle: Synthesized, kind: str, namespace: str | None, name: str) -> dict[str, Any]:
     found = [
         m
-        for m in bundle.kinds(kind)
+        for m in kinds(bundle, kind)
         if m["metadata"]["name"] == name and m["metadata"].get("namespace") == namespace
     ]
     assert len(found) == 1, f"expected one {kind} {namespace}/{name}, found {len(found)}"
@@ -42,7 +57,7 @@ def pod_spec(workload: dict[str, Any]) -> dict[str, Any]:
 
 
 def workloads(bundle: Synthesized) -> list[dict[str, Any]]:
-    return [m for m in bundle.manifests if m["kind"] in WORKLOAD_KINDS]
+    return [m for m in manifests(bundle) if m["kind"] in WORKLOAD_KINDS]
 
 
 def containers(bundle: Synthesized) -> Iterator[tuple[dict[str, Any], dict[str, Any]]]:
