@@ -158,3 +158,12 @@ def test_an_image_without_an_ecr_repository_is_flagged_in_airgapped_stacks(tmp_p
     (project / "__main__.py").write_text(MAIN.replace('"otel_collector", "egress_proxy"', '"egress_proxy"'))
     result = run_synth(project, "airgap", tmp_path / "bundle")
     assert any("images.otel_collector: this stack has no ECR repository" in w for w in result.bundle.warnings)
+
+
+def test_without_gateway_ranges_only_the_interface_endpoints_open_and_it_says_so(tmp_path: Path) -> None:
+    project = make_project(tmp_path, {"airgap": stack_document("airgap")})
+    (project / "__main__.py").write_text(MAIN.replace(f"pulumi.Output.from_input({GATEWAY_CIDRS!r})", "None"))
+    result = run_synth(project, "airgap", tmp_path / "bundle")
+    assert any("provides no gateway_endpoint_cidrs" in w for w in result.bundle.warnings)
+    blocks = ip_blocks(egress_rules(read_bundle(result.out_dir), "airlock-orchestrator"))
+    assert sorted(b["cidr"] for b in blocks) == ["10.40.0.0/18", "10.40.128.0/18", "10.40.64.0/18"]
