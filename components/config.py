@@ -308,9 +308,10 @@ class AutoscalingConfig(ConfigModel):
     waiting_requests_threshold: int = Field(5, ge=1, description="Waiting requests per replica that trigger scale-out.")
     polling_interval_seconds: int = Field(15, ge=5, description="How often KEDA queries the metric.")
     cooldown_seconds: int = Field(360, ge=30, description="Idle time before scaling back in.")
-    prometheus_url: str = Field(
+    prometheus_url: Annotated[str, StringConstraints(pattern=r"^https?://[a-z0-9.-]+(:[0-9]{1,5})?(/[^\s]*)?$")] = Field(
         "http://prometheus-server.monitoring.svc:80",
-        description="Prometheus that scrapes vLLM, queried by KEDA's prometheus scaler.",
+        description="Prometheus that scrapes vLLM, queried by KEDA's prometheus scaler; its namespace "
+        "(http://<service>.<namespace>.svc:<port>) may scrape the model servers.",
     )
 
 

@@ -425,7 +425,8 @@ def model_serving(config: StackConfig, ctx: RuleContext) -> Iterator[ConfigIssue
                 autoscaling.max_replicas,
                 f"smaller than replicas ({model.replicas}), the autoscaling minimum; allowed: {model.replicas} or more",
             )
-        if autoscaling.enabled and not parse_endpoint(autoscaling.prometheus_url).in_cluster:
+        prometheus = _endpoint(autoscaling.prometheus_url)
+        if autoscaling.enabled and prometheus is not None and not prometheus.in_cluster:
             yield ConfigIssue(
                 key_path("models", i, "autoscaling", "prometheusUrl"),
                 autoscaling.prometheus_url,
@@ -446,6 +447,13 @@ def model_serving(config: StackConfig, ctx: RuleContext) -> Iterator[ConfigIssue
             )
 
 
+def _endpoint(text: str):
+    try:
+        return parse_endpoint(text)
+    except ValueError:
+        return None
+
+
 def workload_resources(config: StackConfig, ctx: RuleContext) -> Iterator[ConfigIssue]:
     blocks = [(("orchestrator", "resources"), config.orchestrator.resources)]
     blocks += [(("models", i, "resources"), model.resources) for i, model in enumerate(config.models)]
@@ -464,9 +472,18 @@ def workload_resources(config: StackConfig, ctx: RuleContext) -> Iterator[Config
 def egress_routes(config: StackConfig, ctx: RuleContext) -> Iterator[ConfigIssue]:
     """Internet names are reached only through the egress proxy; a stack that turns it off
     cannot also depend on it. (Airgapped stacks reject these names outright.)"""
+    for i, cloud_model in enumerate(config.cloud_models):
+        if cloud_model.base_url and _endpoint(cloud_model.base_url) is None:
+            yield ConfigIssue(key_path("cloudModels", i, "baseUrl"), cloud_model.base_url, "has a port outside 1-65535")
+    endpoint = _endpoint(config.observability.endpoint) if config.observability.endpoint else None
+    if config.observability.endpoint and endpoint is None:
+        yield ConfigIssue(
+            key_path("observability", "endpoint"),
+            config.observability.endpoint,
+            "must be an http(s):// URL or host:port with a port in 1-65535",
+        )
     if not PROFILES[config.profile].internet:
         return
-    endpoint = parse_endpoint(config.observability.endpoint) if config.observability.endpoint else None
     external_telemetry = endpoint is not None and not endpoint.in_cluster and config.observability.exporter != "debug"
     if not config.egress_proxy.enabled:
         why = "is reached only through the egress proxy, which egressProxy.enabled: false turns off; enable the proxy"

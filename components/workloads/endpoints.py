@@ -87,14 +87,23 @@ class Endpoint:
 
 
 def parse_endpoint(text: str) -> Endpoint:
-    """``https://otlp.example.com:4318``, ``http://tempo.tracing.svc:4318`` or ``collector.corp:4317``."""
+    """``https://otlp.example.com:4318``, ``http://tempo.tracing.svc:4318`` or ``collector.corp:4317``.
+    Raises ValueError for anything else (config rules turn that into a keyed message)."""
     if "://" not in text:
         host, _, port = text.rpartition(":")
-        return Endpoint(host.lower(), int(port), "grpc", _service_namespace(host))
-    parts = urlsplit(text)
-    host = (parts.hostname or "").lower()
-    port = parts.port or (443 if parts.scheme == "https" else 80)
-    return Endpoint(host, port, parts.scheme, _service_namespace(host))
+        if not host or not port.isdigit():
+            raise ValueError(f"{text!r} is neither a URL nor host:port")
+        number = int(port)
+    else:
+        parts = urlsplit(text)
+        host = parts.hostname or ""
+        number = parts.port or (443 if parts.scheme == "https" else 80)  # .port raises ValueError when out of range
+        if not host or parts.scheme not in ("http", "https"):
+            raise ValueError(f"{text!r} is not an http:// or https:// URL")
+    if not 0 < number < 65536:
+        raise ValueError(f"{text!r}: port {number} is out of range")
+    scheme = "grpc" if "://" not in text else urlsplit(text).scheme
+    return Endpoint(host.lower(), number, scheme, _service_namespace(host))
 
 
 def _service_namespace(host: str) -> Optional[str]:

@@ -17,10 +17,16 @@ import pulumi_random as random
 
 from components.config import ModelConfig
 from components.labels import labels, selector
-from components.naming import MODEL_SERVER_SERVICE_ACCOUNT, MODELS_NAMESPACE, ORCHESTRATOR_NAMESPACE, model_service_url
+from components.naming import (
+    EGRESS_NAMESPACE,
+    MODEL_SERVER_SERVICE_ACCOUNT,
+    MODELS_NAMESPACE,
+    ORCHESTRATOR_NAMESPACE,
+    model_service_url,
+)
 from components.scheduling import pool_scheduling
+from components.workloads import vllm
 from components.workloads.context import WorkloadContext
-from components.naming import EGRESS_NAMESPACE
 from components.workloads.endpoints import (
     VLLM_PORT,
     model_server_pods,
@@ -30,11 +36,9 @@ from components.workloads.endpoints import (
 )
 from components.workloads.network_policies import dns_egress_rule, namespace_peer, policy_spec, tcp, with_aws_endpoints
 from components.workloads.pod_security import Spec, container, deployment_spec, metadata, pod_spec
-from components.workloads import vllm
 from components.workloads.scope import NamespaceScope, owned_namespace
 
 ROLE = "model-server"
-IRSA_ANNOTATION = "eks.amazonaws.com/role-arn"
 MODEL_LABEL = "airlock.dev/model"
 
 
@@ -59,11 +63,9 @@ class ModelServing(pulumi.ComponentResource):
         self.namespace = scope.namespace
         self._policies(name, ctx, scope)
 
-        annotations = {}
-        if ctx.aws is not None and ctx.aws.model_server_role_arn is not None:
-            # IRSA: S3 weights are read with the model servers' own role, nothing else's.
-            annotations[IRSA_ANNOTATION] = ctx.aws.model_server_role_arn
-        account = scope.service_account(f"{name}-account", MODEL_SERVER_SERVICE_ACCOUNT, MODEL_SERVER_SERVICE_ACCOUNT, annotations)
+        # IRSA: S3 weights are read with the model servers' own role, nothing else's.
+        role_arn = ctx.aws.model_server_role_arn if ctx.aws is not None else None
+        account = scope.service_account(f"{name}-account", MODEL_SERVER_SERVICE_ACCOUNT, MODEL_SERVER_SERVICE_ACCOUNT, role_arn)
 
         # One key for the stack's model servers; the orchestrator gets a copy in its namespace.
         password = random.RandomPassword(f"{name}-api-key", length=48, special=False, opts=pulumi.ResourceOptions(parent=self))

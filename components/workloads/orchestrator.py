@@ -47,7 +47,6 @@ from components.workloads.endpoints import (
     proxy_pods,
     proxy_url,
 )
-from components.workloads.model_server import IRSA_ANNOTATION
 from components.workloads.network_policies import dns_egress_rule, namespace_peer, policy_spec, tcp, with_aws_endpoints
 from components.workloads.pod_security import (
     Resources,
@@ -128,8 +127,8 @@ class Orchestrator(pulumi.ComponentResource):
             immutable=True,
             opts=scope.opts,
         )
-        annotations = {IRSA_ANNOTATION: ctx.aws.orchestrator_role_arn} if ctx.aws is not None else {}
-        account = scope.service_account(f"{name}-account", ORCHESTRATOR_SERVICE_ACCOUNT, ORCHESTRATOR_APP, annotations)
+        role_arn = ctx.aws.orchestrator_role_arn if ctx.aws is not None else None
+        account = scope.service_account(f"{name}-account", ORCHESTRATOR_SERVICE_ACCOUNT, ORCHESTRATOR_APP, role_arn)
         prerequisites: list[pulumi.Resource] = [agent_spec, account]
         volumes: list[Spec] = [
             {"name": "agent-spec", "configMap": {"name": agent_spec.metadata.name, "defaultMode": 0o444}},

@@ -18,6 +18,9 @@ from components.namespace import PodSecurityLevel, airlock_namespace
 from components.workloads.network_policies import default_deny_spec, network_policy
 from components.workloads.pod_security import Spec, disruption_budget_spec, metadata
 
+# IRSA (aws): the IAM role a service account's pods assume through the cluster's OIDC provider.
+IRSA_ANNOTATION = "eks.amazonaws.com/role-arn"
+
 
 @dataclass(frozen=True)
 class NamespaceScope:
@@ -41,12 +44,13 @@ class NamespaceScope:
         return network_policy(resource_name, name, self.name, self.role, spec, self.opts)
 
     def service_account(
-        self, resource_name: str, name: str, app: str, annotations: Optional[Mapping[str, pulumi.Input[str]]] = None
+        self, resource_name: str, name: str, app: str, irsa_role_arn: Optional[pulumi.Input[str]] = None
     ) -> k8s.core.v1.ServiceAccount:
-        """A dedicated account (never 'default') that mounts no token."""
+        """A dedicated account (never 'default') that mounts no token; on aws, optionally
+        bound to an IAM role (IRSA)."""
         meta = metadata(name, self.name, self.role, app)
-        if annotations:
-            meta["annotations"] = dict(annotations)
+        if irsa_role_arn is not None:
+            meta["annotations"] = {IRSA_ANNOTATION: irsa_role_arn}
         return k8s.core.v1.ServiceAccount(resource_name, metadata=meta, automount_service_account_token=False, opts=self.opts)
 
     def service(

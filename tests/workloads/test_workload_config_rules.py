@@ -156,3 +156,29 @@ def test_model_resources_default_from_the_gpu_count(tmp_path: Path) -> None:
     big, small = models[0].resources, models[1].resources  # tensorParallelSize 4 and 1
     assert (big.cpu_request, big.cpu_limit, big.memory_request, big.memory_limit) == ("8", "16", "34Gi", "51Gi")
     assert (small.cpu_request, small.cpu_limit, small.memory_request, small.memory_limit) == ("2", "4", "16Gi", "24Gi")
+
+
+@pytest.mark.parametrize(
+    "key,value",
+    [
+        ("observability.endpoint", "https://otlp.example.com:99999"),
+        ("cloudModels[0].baseUrl", "https://api.example.com:70000"),
+    ],
+)
+def test_endpoints_with_impossible_ports_are_keyed_errors_not_tracebacks(tmp_path: Path, key: str, value: str) -> None:
+    def edit(config: dict) -> None:
+        if key.startswith("observability"):
+            config["airlock:observability"]["endpoint"] = value
+        else:
+            config["airlock:cloudModels"][0]["baseUrl"] = value
+
+    assert paths(issues_for(tmp_path, "prod", edit)) == {f"airlock:{key}"}
+
+
+def test_prometheus_url_must_be_a_url(tmp_path: Path) -> None:
+    def edit(config: dict) -> None:
+        config["airlock:models"][1]["autoscaling"]["prometheusUrl"] = "prometheus:9090"
+
+    issues = issues_for(tmp_path, "prod", edit)
+    assert paths(issues) == {"airlock:models[1].autoscaling.prometheusUrl"}
+    assert "http:// or https:// URL" in str(issues[0])
