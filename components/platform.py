@@ -92,7 +92,7 @@ class AgentPlatform(pulumi.ComponentResource):
                 "(audit records) and DynamoDB (checkpoints), nor model servers' S3 weights; see docs/workloads.md",
                 self,
             )
-        context = WorkloadContext(loaded, self.cluster.kubernetes_version, self.aws, gateway_cidrs)
+        context = WorkloadContext(loaded, self.cluster.kubernetes_version, self.aws, gateway_cidrs, self.cluster.ready)
         k8s_opts = pulumi.ResourceOptions(parent=self, provider=self.cluster.provider, depends_on=self.cluster.ready)
 
         telemetry = Observability("telemetry", ObservabilityArgs(context), k8s_opts)

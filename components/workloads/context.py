@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Optional
+from typing import Optional, Sequence
 
 import pulumi
 
@@ -24,6 +24,10 @@ class WorkloadContext:
     # CIDRs of the S3 and DynamoDB gateway endpoints' prefix lists (aws only), which pods
     # reach directly rather than through the egress proxy; see docs/workloads.md.
     aws_gateway_cidrs: Optional[pulumi.Input[list[str]]] = None
+    # What must exist before anything is applied to the cluster (node groups, CNI add-ons).
+    # A component's depends_on does not reach its children, so namespaces wait on these
+    # explicitly and everything else waits on its namespace.
+    cluster_ready: Sequence[pulumi.Resource] = ()
 
     @property
     def config(self) -> StackConfig:

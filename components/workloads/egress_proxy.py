@@ -81,7 +81,7 @@ class EgressProxy(pulumi.ComponentResource):
         clients = ctx.proxy_clients
         if not clients:
             raise ValueError("EgressProxy needs at least one client (egressProxy.enabled is false?)")
-        scope = owned_namespace(self, name, EGRESS_NAMESPACE, ROLE, ctx.kubernetes_version)
+        scope = owned_namespace(self, name, EGRESS_NAMESPACE, ROLE, ctx.kubernetes_version, ctx.cluster_ready)
         self.namespace = scope.namespace
         self._policies(name, clients, ctx, scope)
 

@@ -59,7 +59,7 @@ class ModelServing(pulumi.ComponentResource):
         super().__init__("airlock:workloads:ModelServing", name, None, opts)
         ctx = args.context
         config = ctx.config
-        scope = owned_namespace(self, name, MODELS_NAMESPACE, ROLE, ctx.kubernetes_version)
+        scope = owned_namespace(self, name, MODELS_NAMESPACE, ROLE, ctx.kubernetes_version, ctx.cluster_ready)
         self.namespace = scope.namespace
         self._policies(name, ctx, scope)
 

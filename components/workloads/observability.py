@@ -106,7 +106,7 @@ class Observability(pulumi.ComponentResource):
         super().__init__("airlock:workloads:Observability", name, None, opts)
         ctx = args.context
         obs = ctx.config.observability
-        scope = owned_namespace(self, name, TELEMETRY_NAMESPACE, ROLE, ctx.kubernetes_version)
+        scope = owned_namespace(self, name, TELEMETRY_NAMESPACE, ROLE, ctx.kubernetes_version, ctx.cluster_ready)
         self.namespace = scope.namespace
         self._policies(name, ctx, scope)
 

@@ -111,7 +111,7 @@ class Orchestrator(pulumi.ComponentResource):
         super().__init__("airlock:workloads:Orchestrator", name, None, opts)
         ctx = args.context
         config = ctx.config
-        scope = owned_namespace(self, name, ORCHESTRATOR_NAMESPACE, ROLE, ctx.kubernetes_version)
+        scope = owned_namespace(self, name, ORCHESTRATOR_NAMESPACE, ROLE, ctx.kubernetes_version, ctx.cluster_ready)
         self.namespace = scope.namespace
         self._policies(name, ctx, scope)
 

@@ -133,7 +133,7 @@ class Sandbox(pulumi.ComponentResource):
         ctx, sandbox = args.context, args.sandbox
         if (sandbox.isolation == "gvisor") != (args.runtime_class is not None):
             raise ValueError(f"sandbox '{sandbox.name}': isolation {sandbox.isolation!r} and the RuntimeClass disagree")
-        scope = owned_namespace(self, name, sandbox_namespace(sandbox.name), ROLE, ctx.kubernetes_version)
+        scope = owned_namespace(self, name, sandbox_namespace(sandbox.name), ROLE, ctx.kubernetes_version, ctx.cluster_ready)
         self.namespace = scope.namespace
         ingress = [{"from": [namespace_peer(ORCHESTRATOR_NAMESPACE, orchestrator_pods())], "ports": tcp(EXECUTOR_PORT)}]
         scope.policy(f"{name}-ingress", "sandbox-ingress", policy_spec(executor_pods(), ingress=ingress))

@@ -91,10 +91,17 @@ def owned_namespace(
     namespace: str,
     role: Role,
     kubernetes_version: str,
+    cluster_ready: Sequence[pulumi.Resource] = (),
     level: PodSecurityLevel = "restricted",
 ) -> NamespaceScope:
+    """``cluster_ready``: what the namespace (and so everything in it) must wait for."""
     created = airlock_namespace(
-        f"{resource_prefix}-namespace", namespace, role, kubernetes_version, pulumi.ResourceOptions(parent=owner), level
+        f"{resource_prefix}-namespace",
+        namespace,
+        role,
+        kubernetes_version,
+        pulumi.ResourceOptions(parent=owner, depends_on=list(cluster_ready)),
+        level,
     )
     scope = NamespaceScope(created, created.metadata.name, role, pulumi.ResourceOptions(parent=owner, depends_on=[created]))
     scope.policy(f"{resource_prefix}-default-deny", "default-deny", default_deny_spec())
