@@ -247,7 +247,9 @@ class Orchestrator(pulumi.ComponentResource):
             volume = {"name": "secret-arns", "configMap": {"name": arns.metadata.name, "defaultMode": 0o444}}
             return arns, volume, SECRET_ARNS_DIR, env_value("AIRLOCK_SECRET_ARNS_FILE", f"{SECRET_ARNS_DIR}/secret-arns.json")
         values = {s.name: s.value for s in config.secrets if s.value is not None}
-        for missing in (s for s in config.secrets if s.value is None):
+        # (On aws the config rules already warn about empty store entries.)
+        unset = [s for s in config.secrets if s.value is None] if config.platform == "kubernetes" else []
+        for missing in unset:
             pulumi.log.warn(
                 f"secrets entry '{missing.name}' has no value: it is not mounted in the orchestrator; set it with "
                 f"`pulumi config set --secret --path 'airlock:secrets[{config.secrets.index(missing)}].value' ...`",
