@@ -6,8 +6,6 @@ each registration carries to the engine (the mock monitor sees the same request)
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pulumi
 import pulumi_kubernetes as k8s
 from pulumi.runtime import mocks as pulumi_mocks
