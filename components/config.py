@@ -272,6 +272,11 @@ class ModelArchitectureConfig(ConfigModel):
     head_dim: int = Field(ge=1, le=1024, description="head_dim (or hidden_size / num_attention_heads).")
 
 
+# Where the model cache volume is mounted in vLLM pods; pre-staged weights (weightsSource
+# 'pvc') are addressed by their path under it.
+MODEL_CACHE_MOUNT = "/models"
+
+
 class ModelCacheConfig(ConfigModel):
     type: Literal["pvc", "emptyDir"] = Field(
         "pvc",
@@ -289,6 +294,20 @@ class ModelCacheConfig(ConfigModel):
     )
 
 
+class ModelResourcesConfig(ConfigModel):
+    """Host CPU and memory of one vLLM replica (its GPUs are tensorParallelSize)."""
+
+    cpu_request: Optional[Quantity] = Field(None, description="CPU request per replica. Default: 2 cores per GPU.")
+    memory_request: Optional[Quantity] = Field(
+        None,
+        description="Memory request per replica, including the memory-backed /dev/shm. Default: 10Gi plus 6Gi per GPU.",
+    )
+    cpu_limit: Optional[Quantity] = Field(None, description="CPU limit per replica. Default: twice the CPU request.")
+    memory_limit: Optional[Quantity] = Field(
+        None, description="Memory limit per replica. Default: 1.5 times the memory request."
+    )
+
+
 class AutoscalingConfig(ConfigModel):
     enabled: bool = Field(
         False, description="Scale replicas on vllm:num_requests_waiting with KEDA (KEDA must be installed)."
@@ -297,9 +316,10 @@ class AutoscalingConfig(ConfigModel):
     waiting_requests_threshold: int = Field(5, ge=1, description="Waiting requests per replica that trigger scale-out.")
     polling_interval_seconds: int = Field(15, ge=5, description="How often KEDA queries the metric.")
     cooldown_seconds: int = Field(360, ge=30, description="Idle time before scaling back in.")
-    prometheus_url: str = Field(
+    prometheus_url: Annotated[str, StringConstraints(pattern=r"^https?://[a-z0-9.-]+(:[0-9]{1,5})?(/[^\s]*)?$")] = Field(
         "http://prometheus-server.monitoring.svc:80",
-        description="Prometheus that scrapes vLLM, queried by KEDA's prometheus scaler.",
+        description="Prometheus that scrapes vLLM, queried by KEDA's prometheus scaler; its namespace "
+        "(http://<service>.<namespace>.svc:<port>) may scrape the model servers.",
     )
 
 
@@ -320,7 +340,8 @@ class ModelConfig(ConfigModel):
     )
     weights_uri: Optional[Annotated[str, StringConstraints(pattern=r"^(s3://[a-z0-9][-a-z0-9.]{1,61}[a-z0-9](/.*)?|/.+)$")]] = Field(
         None,
-        description="s3: s3://bucket/prefix of the mirrored weights. pvc: path of the weights on the cache volume.",
+        description="s3: s3://bucket/prefix of the mirrored weights. pvc: path of the weights on the cache volume, "
+        "which is mounted at /models (e.g. /models/meta-llama/Llama-3.3-70B-Instruct).",
     )
     architecture: Optional[ModelArchitectureConfig] = Field(
         None, description="Size and attention shape. Default: from the built-in catalog for known repositories."
@@ -336,6 +357,10 @@ class ModelConfig(ConfigModel):
     replicas: int = Field(1, ge=1, le=100, description="Replicas (the minimum when autoscaling).")
     pool: Name = Field(description="Name of the gpuPools entry the replicas run on.")
     cache: ModelCacheConfig = Field(default_factory=ModelCacheConfig, description="The model cache volume.")
+    resources: ModelResourcesConfig = Field(
+        default_factory=ModelResourcesConfig,
+        description="Host CPU and memory per replica (size them to the pool's nodes); GPUs come from tensorParallelSize.",
+    )
     autoscaling: AutoscalingConfig = Field(default_factory=AutoscalingConfig, description="KEDA autoscaling.")
 
 

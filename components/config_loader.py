@@ -47,6 +47,7 @@ PATTERN_MEANINGS = {
     r"^[a-z][a-z0-9-]*\.[a-z0-9]+$": "an EC2 instance type such as g6e.xlarge",
     r"^[^/].*\.ya?ml$": "a relative path to a .yaml file",
     r"^https://[a-z0-9.-]+(:[0-9]+)?(/.*)?$": "an https:// URL",
+    r"^https?://[a-z0-9.-]+(:[0-9]{1,5})?(/[^\s]*)?$": "an http:// or https:// URL such as http://prometheus-server.monitoring.svc:80",
 }
 
 

@@ -10,18 +10,19 @@ from __future__ import annotations
 import ipaddress
 from collections import Counter
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Callable, Iterable, Iterator
 
 from kubernetes_validate.utils import all_versions
 
 from components.catalog import GPU_INSTANCES
-from components.config import StackConfig
+from components.config import MODEL_CACHE_MOUNT, StackConfig
 from components.config_errors import ConfigIssue, key_path
 from components.images import ImageRef, registry_host
 from components.profiles import PROFILES
 from components.quantities import parse_quantity
 from components.sizing import replica_memory
+from components.workloads.endpoints import parse_endpoint
 
 
 @dataclass(frozen=True)
@@ -394,7 +395,9 @@ def models_fit(config: StackConfig, ctx: RuleContext) -> Iterator[ConfigIssue]:
                 f"gpuMemoryUtilization {model.gpu_memory_utilization} = {memory.available_gib:.1f} GiB; lower maxModelLen or "
                 "maxNumSeqs, quantize, or raise tensorParallelSize",
             )
-        gpus_claimed[pool.name] += tp * model.replicas
+        # An autoscaled model may grow to maxReplicas; every one of them needs its GPUs.
+        replicas = model.autoscaling.max_replicas or model.replicas if model.autoscaling.enabled else model.replicas
+        gpus_claimed[pool.name] += tp * replicas
         yield from _weights_location(i, model)
     for name, claimed in gpus_claimed.items():
         pool = pools[name]
@@ -404,8 +407,8 @@ def models_fit(config: StackConfig, ctx: RuleContext) -> Iterator[ConfigIssue]:
             yield ConfigIssue(
                 key_path("gpuPools", index, "maxSize"),
                 pool.max_size,
-                f"models on pool '{name}' need {claimed} GPUs (replicas x tensorParallelSize) but {pool.max_size} nodes x "
-                f"{pool.gpus_per_node} GPUs = {capacity}; raise maxSize or lower replicas",
+                f"models on pool '{name}' need {claimed} GPUs (replicas, or autoscaling.maxReplicas, x tensorParallelSize) "
+                f"but {pool.max_size} nodes x {pool.gpus_per_node} GPUs = {capacity}; raise maxSize or lower replicas",
             )
 
 
@@ -418,6 +421,13 @@ def _weights_location(i: int, model) -> Iterator[ConfigIssue]:
         yield ConfigIssue(path, uri, "weightsSource 's3' needs the mirror as s3://bucket/prefix")
     if model.weights_source == "pvc" and not (uri or "").startswith("/"):
         yield ConfigIssue(path, uri, "weightsSource 'pvc' needs the absolute path of the weights on the cache volume (e.g. /models/llama-70b)")
+    if model.weights_source == "pvc" and (uri or "").startswith("/") and not _under_cache_mount(uri or ""):
+        yield ConfigIssue(
+            path,
+            uri,
+            f"pre-staged weights are read from the cache volume, mounted at {MODEL_CACHE_MOUNT}; allowed: a path under "
+            f"{MODEL_CACHE_MOUNT}/ without '..' (e.g. {MODEL_CACHE_MOUNT}/{model.hugging_face_id})",
+        )
     if model.weights_source == "pvc" and model.cache.type != "pvc":
         yield ConfigIssue(key_path("models", i, "cache", "type"), model.cache.type, "pre-staged weights live on a PVC; allowed: 'pvc'")
     if model.weights_source == "pvc" and not model.cache.existing_claim:
@@ -427,6 +437,103 @@ def _weights_location(i: int, model) -> Iterator[ConfigIssue]:
     if model.cache.existing_claim and model.weights_source != "pvc":
         yield ConfigIssue(
             key_path("models", i, "cache", "existingClaim"), model.cache.existing_claim, "only for weightsSource 'pvc' (pre-staged weights)"
+        )
+
+
+def _under_cache_mount(path: str) -> bool:
+    parts = PurePosixPath(path).parts
+    return path.startswith(f"{MODEL_CACHE_MOUNT}/") and ".." not in parts and len(parts) > 2
+
+
+def model_serving(config: StackConfig, ctx: RuleContext) -> Iterator[ConfigIssue]:
+    """What the model-server Deployments need beyond fitting their pool."""
+    for i, model in enumerate(config.models):
+        autoscaling = model.autoscaling
+        if autoscaling.enabled and autoscaling.max_replicas is not None and autoscaling.max_replicas < model.replicas:
+            yield ConfigIssue(
+                key_path("models", i, "autoscaling", "maxReplicas"),
+                autoscaling.max_replicas,
+                f"smaller than replicas ({model.replicas}), the autoscaling minimum; allowed: {model.replicas} or more",
+            )
+        prometheus = _endpoint(autoscaling.prometheus_url)
+        if autoscaling.enabled and prometheus is not None and not prometheus.in_cluster:
+            yield ConfigIssue(
+                key_path("models", i, "autoscaling", "prometheusUrl"),
+                autoscaling.prometheus_url,
+                "is not an in-cluster Service (http://<service>.<namespace>.svc:<port>); model servers admit metric "
+                "scrapes only from the namespace this URL names, so KEDA would see no vllm:num_requests_waiting",
+                "warning",
+            )
+        most = autoscaling.max_replicas or model.replicas if autoscaling.enabled else model.replicas
+        cache = model.cache
+        if cache.type == "pvc" and not cache.existing_claim and most > 1 and cache.storage_class is None:
+            yield ConfigIssue(
+                key_path("models", i, "cache", "storageClass"),
+                None,
+                f"up to {most} replicas share one cache PVC, which needs a ReadWriteMany StorageClass (EFS, NFS, CephFS); "
+                "the cluster's default class (EBS on EKS) is ReadWriteOnce and would leave replicas Pending. Name an RWX "
+                "class, or use cache.type 'emptyDir' (a cache per pod, refilled on start)",
+                "warning",
+            )
+
+
+def _endpoint(text: str):
+    try:
+        return parse_endpoint(text)
+    except ValueError:
+        return None
+
+
+def workload_resources(config: StackConfig, ctx: RuleContext) -> Iterator[ConfigIssue]:
+    blocks = [(("orchestrator", "resources"), config.orchestrator.resources)]
+    blocks += [(("models", i, "resources"), model.resources) for i, model in enumerate(config.models)]
+    for parts, resources in blocks:
+        for kind in ("cpu", "memory"):
+            request = getattr(resources, f"{kind}_request")
+            limit = getattr(resources, f"{kind}_limit")
+            if request and limit and parse_quantity(request) > parse_quantity(limit):
+                yield ConfigIssue(
+                    key_path(*parts, f"{kind}Request"),
+                    request,
+                    f"larger than {kind}Limit ({limit}); a request can never exceed its limit",
+                )
+
+
+def egress_routes(config: StackConfig, ctx: RuleContext) -> Iterator[ConfigIssue]:
+    """Internet names are reached only through the egress proxy; a stack that turns it off
+    cannot also depend on it. (Airgapped stacks reject these names outright.)"""
+    for i, cloud_model in enumerate(config.cloud_models):
+        if cloud_model.base_url and _endpoint(cloud_model.base_url) is None:
+            yield ConfigIssue(key_path("cloudModels", i, "baseUrl"), cloud_model.base_url, "has a port outside 1-65535")
+    endpoint = _endpoint(config.observability.endpoint) if config.observability.endpoint else None
+    if config.observability.endpoint and endpoint is None:
+        yield ConfigIssue(
+            key_path("observability", "endpoint"),
+            config.observability.endpoint,
+            "must be an http(s):// URL or host:port with a port in 1-65535",
+        )
+    if not PROFILES[config.profile].internet:
+        return
+    external_telemetry = endpoint is not None and not endpoint.in_cluster and config.observability.exporter != "debug"
+    if not config.egress_proxy.enabled:
+        why = "is reached only through the egress proxy, which egressProxy.enabled: false turns off; enable the proxy"
+        for i, cloud_model in enumerate(config.cloud_models):
+            yield ConfigIssue(key_path("cloudModels", i, "baseUrl"), cloud_model.base_url, why)
+        for i, model in enumerate(config.models):
+            if model.weights_source == "huggingface":
+                yield ConfigIssue(
+                    key_path("models", i, "weightsSource"),
+                    model.weights_source,
+                    f"Hugging Face {why}, or use 's3' or 'pvc' weights",
+                )
+        if external_telemetry:
+            yield ConfigIssue(key_path("observability", "endpoint"), config.observability.endpoint, why)
+    elif external_telemetry and endpoint is not None and endpoint.scheme == "http":
+        yield ConfigIssue(
+            key_path("observability", "endpoint"),
+            config.observability.endpoint,
+            "telemetry leaves the cluster through the egress proxy, which only tunnels TLS; allowed: https://... "
+            "(or host:port for OTLP gRPC over TLS)",
         )
 
 
@@ -503,6 +610,29 @@ def sandbox_egress(config: StackConfig, ctx: RuleContext) -> Iterator[ConfigIssu
                 continue
             yield from _cidr_entry(path, entry, network, internet)
         yield from _quota_holds(s, sandbox)
+    yield from _outside_cluster_subnets(config)
+
+
+def _outside_cluster_subnets(config: StackConfig) -> Iterator[ConfigIssue]:
+    """On aws the private subnets hold the nodes (kubelet), every pod (VPC CNI addresses) and
+    the EKS API endpoint's network interfaces; a sandbox CIDR must not open a way to them."""
+    if config.platform != "aws" or config.network is None:
+        return
+    subnets = config.network.private_subnet_cidrs or []
+    for s, sandbox in enumerate(config.sandboxes):
+        for e, entry in enumerate(sandbox.egress_allowlist):
+            network = _as_network(entry)
+            if network is None or network.version != 4:
+                continue
+            for j, subnet in enumerate(subnets):
+                if network.overlaps(subnet):
+                    yield ConfigIssue(
+                        key_path("sandboxes", s, "egressAllowlist", e),
+                        entry,
+                        f"overlaps private subnet {subnet} ({key_path('network', 'privateSubnetCidrs', j)}), where the "
+                        "cluster's nodes, pods and API endpoint live; sandboxes may never reach them",
+                    )
+                    break
 
 
 def _as_network(entry: str):
@@ -554,6 +684,9 @@ RULES: tuple[Rule, ...] = (
     images_pinned,
     gpu_pools,
     models_fit,
+    model_serving,
+    workload_resources,
+    egress_routes,
     references,
     observability,
     orchestrator,

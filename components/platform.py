@@ -20,14 +20,7 @@ import pulumi
 from components.config_loader import LoadedConfig
 from components.contracts import AwsServices, ClusterAccess
 from components.existing_cluster import ExistingCluster, ExistingClusterArgs
-from components.namespace import airlock_namespace
-from components.naming import (
-    EGRESS_NAMESPACE,
-    MODELS_NAMESPACE,
-    ORCHESTRATOR_NAMESPACE,
-    TELEMETRY_NAMESPACE,
-    sandbox_namespace,
-)
+from components.naming import sandbox_namespace
 
 
 @dataclass(frozen=True)
@@ -204,14 +197,50 @@ class AgentPlatform(pulumi.ComponentResource):
     # ------------------------------------------------------------------ workloads
 
     def _build_workloads(self, loaded: LoadedConfig) -> None:
+        """One component per namespace; each owns its namespace and its NetworkPolicies."""
+        # Imported here so the workload modules (and pulumi_random) load only when needed.
+        from components.workloads.context import WorkloadContext
+        from components.workloads.egress_proxy import EgressProxy, EgressProxyArgs
+        from components.workloads.model_server import ModelServing, ModelServingArgs
+        from components.workloads.observability import Observability, ObservabilityArgs
+        from components.workloads.orchestrator import Orchestrator, OrchestratorArgs
+        from components.workloads.sandbox import Sandbox, SandboxArgs, gvisor_runtime_class
+
         config = loaded.config
+        # Not yet part of AwsServices: the S3/DynamoDB gateway endpoints' prefix-list CIDRs.
+        # Until the AWS base provides them, pods reach only the interface endpoints.
+        gateway_cidrs = getattr(self.aws, "gateway_endpoint_cidrs", None)
+        if self.aws is not None and gateway_cidrs is None:
+            pulumi.log.warn(
+                "the AWS base provides no gateway_endpoint_cidrs: the orchestrator's NetworkPolicy cannot admit S3 "
+                "(audit records) and DynamoDB (checkpoints), nor model servers' S3 weights; see docs/workloads.md",
+                self,
+            )
+        context = WorkloadContext(loaded, self.cluster.kubernetes_version, self.aws, gateway_cidrs, self.cluster.ready)
         k8s_opts = pulumi.ResourceOptions(parent=self, provider=self.cluster.provider, depends_on=self.cluster.ready)
-        version = self.cluster.kubernetes_version
-        airlock_namespace("orchestrator", ORCHESTRATOR_NAMESPACE, "orchestrator", version, k8s_opts)
-        airlock_namespace("telemetry", TELEMETRY_NAMESPACE, "telemetry", version, k8s_opts)
-        if config.models:
-            airlock_namespace("models", MODELS_NAMESPACE, "model-server", version, k8s_opts)
+
+        telemetry = Observability("telemetry", ObservabilityArgs(context), k8s_opts)
         if config.egress_proxy.enabled:
-            airlock_namespace("egress", EGRESS_NAMESPACE, "egress-proxy", version, k8s_opts)
+            EgressProxy("egress", EgressProxyArgs(context), k8s_opts)
+        model_api_key = None
+        if config.models:
+            serving = ModelServing("models", ModelServingArgs(context), k8s_opts)
+            model_api_key = serving.api_key
+            self.outputs["modelServiceUrls"] = serving.service_urls
+        runtime_class = None
+        if any(s.isolation == "gvisor" for s in config.sandboxes):
+            runtime_class = gvisor_runtime_class("gvisor", k8s_opts)
         for sandbox in config.sandboxes:
-            airlock_namespace(f"sandbox-{sandbox.name}", sandbox_namespace(sandbox.name), "sandbox", version, k8s_opts)
+            Sandbox(
+                f"sandbox-{sandbox.name}",
+                SandboxArgs(context, sandbox, runtime_class if sandbox.isolation == "gvisor" else None),
+                k8s_opts,
+            )
+        orchestrator = Orchestrator("orchestrator", OrchestratorArgs(context, model_api_key), k8s_opts)
+        self.outputs.update(
+            {
+                "agentVersion": orchestrator.agent_version,
+                "otlpEndpoint": telemetry.otlp_http_url,
+                "sandboxNamespaces": [sandbox_namespace(s.name) for s in config.sandboxes],
+            }
+        )

@@ -8,11 +8,15 @@ profile's promise. Defaults are applied in place, once, before the rules run.
 from __future__ import annotations
 
 import ipaddress
+import math
 from dataclasses import dataclass
+from decimal import Decimal
 
 from components.catalog import GPU_INSTANCES, MODEL_ARCHITECTURES, WEIGHT_BYTES
+from components.quantities import parse_quantity
 from components.config import (
     ModelArchitectureConfig,
+    ModelConfig,
     NetworkConfig,
     StackConfig,
     SystemPoolConfig,
@@ -104,6 +108,7 @@ def apply_defaults(config: StackConfig, stack: str, region: str | None) -> None:
             model.cache.size_gib = max(50, int(2 * weights) + 1)
         if model.autoscaling.max_replicas is None:
             model.autoscaling.max_replicas = model.replicas
+        _model_resources(model)
 
     for cloud_model in config.cloud_models:
         if cloud_model.base_url is None:
@@ -131,3 +136,28 @@ def _network_defaults(config: StackConfig, profile: ProfileDefaults, region: str
         network.interface_endpoints = list(DEFAULT_INTERFACE_ENDPOINTS)
     if network.gateway_endpoints is None:
         network.gateway_endpoints = list(DEFAULT_GATEWAY_ENDPOINTS)
+
+
+def _model_resources(model: ModelConfig) -> None:
+    """Host resources of a vLLM replica, scaled by its GPUs: CPU for the scheduler, tokenizer
+    and one worker per GPU; memory for the engine, pinned buffers and /dev/shm (NCCL)."""
+    resources = model.resources
+    gpus = model.tensor_parallel_size
+    if resources.cpu_request is None:
+        resources.cpu_request = str(2 * gpus)
+    if resources.memory_request is None:
+        resources.memory_request = f"{10 + 6 * gpus}Gi"
+    if resources.cpu_limit is None:
+        resources.cpu_limit = _scaled(resources.cpu_request, 2)
+    if resources.memory_limit is None:
+        resources.memory_limit = _scaled(resources.memory_request, 1.5)
+
+
+def _scaled(quantity: str, factor: float) -> str:
+    """``quantity`` times ``factor``, in Mi for memory and millicores for CPU (exact, readable)."""
+    value = parse_quantity(quantity) * Decimal(str(factor))
+    if quantity[-1:] == "i" or quantity[-1:] in "kMGT":
+        mebibytes = math.ceil(value / 2**20)
+        return f"{mebibytes // 1024}Gi" if mebibytes % 1024 == 0 else f"{mebibytes}Mi"
+    millicores = math.ceil(value * 1000)
+    return str(millicores // 1000) if millicores % 1000 == 0 else f"{millicores}m"

@@ -272,3 +272,14 @@ def fake_invoke(token: str, args: dict[str, Any], region: str) -> dict[str, Any]
         names = [f"{region}{z}" for z in "abcdef"]
         return {"names": names, "zoneIds": [f"use1-az{i}" for i in range(1, 7)], "id": region}
     raise KeyError(f"airlock synth has no fake for provider function {token}; add one in airlock/synth/fakes.py")
+
+
+# --------------------------------------------------------------------------- random
+
+
+@fake("random:index/randomPassword:RandomPassword")
+def _random_password(ctx: FakeContext) -> tuple[str, dict[str, Any]]:
+    """A stable stand-in of the requested length (the real one is drawn at `pulumi up`)."""
+    length = int(ctx.inputs.get("length") or 32)
+    text = "".join(ctx.digest(64, salt=str(i)) for i in range(length // 64 + 1))[:length]
+    return "none", {"result": text}

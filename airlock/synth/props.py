@@ -30,10 +30,10 @@ def _plain(value: Any) -> Any:
     if isinstance(value, dict):
         sig = value.get(_SIG_KEY)
         if sig == _SECRET_SIG:
-            return SECRET_MASK
+            return _masked(value.get("value"))
         if sig == _OUTPUT_SIG:
             if value.get("secret"):
-                return SECRET_MASK
+                return _masked(value.get("value"))
             return _plain(value["value"]) if "value" in value else UNKNOWN
         if sig == _RESOURCE_SIG:
             return value.get("id") or value.get("urn")
@@ -48,6 +48,16 @@ def _plain(value: Any) -> Any:
     if value == _UNKNOWN_VALUE:
         return UNKNOWN
     return value
+
+
+def _masked(value: Any) -> Any:
+    """A secret value with every leaf masked but its shape kept: the keys of a Secret's
+    ``stringData`` (file names) are not secret, and the manifest must stay schema-valid."""
+    if isinstance(value, dict) and _SIG_KEY not in value:
+        return {k: _masked(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_masked(v) for v in value]
+    return SECRET_MASK
 
 
 def mask_python(value: Any, secret: bool) -> Any:

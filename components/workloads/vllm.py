@@ -1,0 +1,172 @@
+"""How one configured model becomes a vLLM container: flags, probes, env, volumes, resources.
+
+Pure functions of the model config (and the stack's profile), so the flags a pod gets can
+be computed and checked without Pulumi. Flags follow REFERENCE.md: a stable
+``--served-model-name``, pinned ``--revision``, TP = GPUs per replica, the sizes the fit
+rule checked (``--max-model-len``, ``--max-num-seqs``, ``--gpu-memory-utilization``).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Optional
+
+from components.config import ModelConfig, StackConfig
+from components.profiles import PROFILES, weight_gib
+from components.workloads.endpoints import NO_PROXY, VLLM_PORT, proxy_url
+from components.workloads.pod_security import Resources, Spec, empty_dir, env_from_secret, env_value, http_get, mount
+from components.workloads.proxy_routes import ProxyClient
+
+# The cache volume's mount point. Pre-staged weights (weightsSource 'pvc') live under it,
+# so their weightsUri must start with it (a config rule checks that).
+MODEL_CACHE_PATH = "/models"
+HF_HOME = f"{MODEL_CACHE_PATH}/huggingface"
+API_KEY_SECRET = "vllm-api-key"
+API_KEY_KEY = "api-key"
+HF_TOKEN_ENTRY = "hf-token"  # the airlock:secrets entry holding a Hugging Face token
+HF_TOKEN_SECRET = "hf-token"
+HF_TOKEN_DIR = "/var/run/secrets/airlock/hf-token"
+VLLM_UID = 1000
+TMP_GIB = 20  # torch.compile / Triton caches and vLLM's own scratch files
+
+# Start-up budget: a fixed part (CUDA init, graph capture) plus seconds per GiB of weights,
+# by where the weights come from (a download is slower than a streamed mirror or a local disk).
+STARTUP_BASE_SECONDS = 300
+LOAD_SECONDS_PER_GIB = {"huggingface": 8.0, "s3": 3.0, "pvc": 2.0}
+STARTUP_PERIOD_SECONDS = 10
+MIN_STARTUP_FAILURES = 30
+
+
+def model_source(model: ModelConfig) -> str:
+    """The positional model argument: the Hub id, the S3 mirror, or the pre-staged path."""
+    if model.weights_source == "huggingface":
+        return model.hugging_face_id
+    assert model.weights_uri, "weightsUri is required for 's3' and 'pvc' (config rule)"
+    return model.weights_uri
+
+
+def vllm_args(model: ModelConfig) -> list[str]:
+    args = [
+        model_source(model),
+        "--served-model-name", model.name,
+        "--host", "0.0.0.0",
+        "--port", str(VLLM_PORT),
+        "--tensor-parallel-size", str(model.tensor_parallel_size),
+        "--max-model-len", str(model.max_model_len),
+        "--max-num-seqs", str(model.max_num_seqs),
+        "--gpu-memory-utilization", f"{model.gpu_memory_utilization:g}",
+        "--dtype", model.dtype,
+        "--revision", model.revision,
+        "--enable-prefix-caching" if model.enable_prefix_caching else "--no-enable-prefix-caching",
+    ]
+    if model.quantization != "none":
+        args += ["--quantization", model.quantization]
+    if model.kv_cache_dtype != "auto":
+        args += ["--kv-cache-dtype", model.kv_cache_dtype]
+    if model.weights_source == "s3":
+        # Streams safetensors from S3 straight into GPU memory, no local copy.
+        args += ["--load-format", "runai_streamer"]
+    return args
+
+
+def download_gib(model: ModelConfig) -> float:
+    """Bytes that have to be read at start. fp8 is usually quantized on load from a bf16
+    checkpoint, so only 4-bit formats count as smaller on disk."""
+    assert model.architecture is not None
+    on_disk = model.quantization if model.quantization in ("awq", "gptq") else "none"
+    return weight_gib(model.architecture.parameters_billions, on_disk)
+
+
+def startup_seconds(model: ModelConfig) -> int:
+    return int(STARTUP_BASE_SECONDS + download_gib(model) * LOAD_SECONDS_PER_GIB[model.weights_source])
+
+
+def probes(model: ModelConfig) -> dict[str, Spec]:
+    """/health answers only once the engine is up, and needs no API key (the /v1 routes do,
+    and a key in a probe header would be a literal secret in the manifest). The start-up
+    probe's budget grows with the weights; liveness only starts counting after it."""
+    failures = max(MIN_STARTUP_FAILURES, math.ceil(startup_seconds(model) / STARTUP_PERIOD_SECONDS))
+    return {
+        "startup": http_get("/health", "http", period=STARTUP_PERIOD_SECONDS, failures=failures, timeout=5),
+        "readiness": http_get("/health", "http", period=5, failures=3, timeout=5),
+        "liveness": http_get("/health", "http", period=10, failures=3, timeout=10),
+    }
+
+
+def shm_gib(model: ModelConfig) -> int:
+    """NCCL exchanges tensors through /dev/shm between tensor-parallel workers."""
+    return min(2 * model.tensor_parallel_size, 16)
+
+
+@dataclass(frozen=True)
+class CacheVolume:
+    volume: Spec
+    read_only: bool
+    # emptyDir caches count against the pod's ephemeral storage.
+    ephemeral_gib: int
+
+
+def cache_volume(model: ModelConfig, claim_name: Optional[str]) -> CacheVolume:
+    cache = model.cache
+    size = cache.size_gib or 50
+    if cache.existing_claim:
+        return CacheVolume({"name": "cache", "persistentVolumeClaim": {"claimName": cache.existing_claim, "readOnly": True}}, True, 0)
+    if cache.type == "emptyDir":
+        return CacheVolume(empty_dir("cache", f"{size}Gi"), False, size)
+    assert claim_name, "a pvc cache needs its claim"
+    return CacheVolume({"name": "cache", "persistentVolumeClaim": {"claimName": claim_name}}, False, 0)
+
+
+def resources(model: ModelConfig, cache: CacheVolume) -> Resources:
+    r = model.resources
+    assert r.cpu_request and r.memory_request and r.cpu_limit and r.memory_limit, "filled by profile defaults"
+    ephemeral = f"{TMP_GIB + cache.ephemeral_gib + 1}Gi"
+    gpus = str(model.tensor_parallel_size)
+    return Resources(r.cpu_request, r.memory_request, r.cpu_limit, r.memory_limit, ephemeral, ephemeral, {"nvidia.com/gpu": gpus})
+
+
+def hf_token_applies(config: StackConfig, model: ModelConfig) -> bool:
+    """A Hub token only where weights are downloaded; never in an airgapped stack."""
+    return (
+        PROFILES[config.profile].internet
+        and model.weights_source == "huggingface"
+        and any(s.name == HF_TOKEN_ENTRY for s in config.secrets)
+    )
+
+
+def environment(config: StackConfig, model: ModelConfig, proxy: Optional[ProxyClient], region: Optional[str]) -> list[Spec]:
+    offline = not PROFILES[config.profile].internet or model.weights_source != "huggingface"
+    env = [
+        env_from_secret("VLLM_API_KEY", API_KEY_SECRET, API_KEY_KEY),
+        env_value("HF_HOME", HF_HOME),
+        env_value("HF_HUB_DISABLE_TELEMETRY", "1"),
+        env_value("VLLM_NO_USAGE_STATS", "1"),
+        env_value("DO_NOT_TRACK", "1"),
+        # Read-only root filesystem: every cache goes to /tmp; USER because the image has no
+        # passwd entry for our UID and torch looks the user name up for its cache path.
+        env_value("HOME", "/tmp"),
+        env_value("USER", "vllm"),
+        env_value("XDG_CACHE_HOME", "/tmp/.cache"),
+        env_value("VLLM_CACHE_ROOT", "/tmp/vllm"),
+    ]
+    if offline:
+        env.append(env_value("HF_HUB_OFFLINE", "1"))
+    if hf_token_applies(config, model):
+        # A file, not a value: the token never appears in the pod spec or `kubectl describe`.
+        env.append(env_value("HF_TOKEN_PATH", f"{HF_TOKEN_DIR}/token"))
+    if proxy is not None and model.weights_source == "huggingface":
+        env += [env_value("HTTPS_PROXY", proxy_url(proxy.port)), env_value("NO_PROXY", ",".join(NO_PROXY))]
+    if region and model.weights_source == "s3":
+        env.append(env_value("AWS_REGION", region))
+    return env
+
+
+def volumes_and_mounts(config: StackConfig, model: ModelConfig, cache: CacheVolume) -> tuple[list[Spec], list[Spec]]:
+    volumes = [cache.volume, empty_dir("shm", f"{shm_gib(model)}Gi", memory=True), empty_dir("tmp", f"{TMP_GIB}Gi")]
+    mounts = [mount("cache", MODEL_CACHE_PATH, read_only=cache.read_only), mount("shm", "/dev/shm"), mount("tmp", "/tmp")]
+    if hf_token_applies(config, model):
+        # optional: the stack may leave the value to be filled out of band (docs/workloads.md).
+        volumes.append({"name": "hf-token", "secret": {"secretName": HF_TOKEN_SECRET, "defaultMode": 0o440, "optional": True}})
+        mounts.append(mount("hf-token", HF_TOKEN_DIR, read_only=True))
+    return volumes, mounts

@@ -1,0 +1,105 @@
+"""What holds for every object in every shipped stack: closed namespaces, bounded and
+unprivileged containers, role labels, pinned images, schema-valid manifests."""
+
+from __future__ import annotations
+
+import pytest
+
+from airlock.synth.manifests import Manifest, validate
+from components.images import ImageRef
+from support import STACKS, shipped, stack_document
+from workload_manifests import ROLE, containers, in_namespace, kinds, manifests, pod_spec, workloads
+
+ROLES = {"sandbox", "model-server", "orchestrator", "egress-proxy", "telemetry", "system"}
+CORE_NAMESPACES = {"airlock-orchestrator", "airlock-telemetry"}
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_every_namespace_starts_closed(stack: str) -> None:
+    bundle = shipped(stack)
+    namespaces = {n["metadata"]["name"] for n in kinds(bundle, "Namespace")}
+    assert CORE_NAMESPACES <= namespaces
+    for namespace in namespaces:
+        policies = in_namespace(bundle, namespace, "NetworkPolicy")
+        assert any(
+            p["spec"]["podSelector"] == {} and set(p["spec"]["policyTypes"]) == {"Ingress", "Egress"} and not p["spec"].get("egress")
+            for p in policies
+        ), f"{namespace} has no default-deny policy"
+    # And nothing lives outside the namespaces Airlock owns (never 'default').
+    for manifest in manifests(bundle):
+        assert manifest["metadata"].get("namespace") in namespaces | {None}
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_every_namespace_enforces_pod_security_restricted(stack: str) -> None:
+    for namespace in kinds(shipped(stack), "Namespace"):
+        labels = namespace["metadata"]["labels"]
+        assert {labels[f"pod-security.kubernetes.io/{mode}"] for mode in ("enforce", "audit", "warn")} == {"restricted"}
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_every_container_is_bounded_and_unprivileged(stack: str) -> None:
+    bundle = shipped(stack)
+    seen = 0
+    for workload, container in containers(bundle):
+        seen += 1
+        where = f"{workload['metadata']['namespace']}/{workload['metadata']['name']}/{container['name']}"
+        for kind in ("requests", "limits"):
+            assert {"cpu", "memory", "ephemeral-storage"} <= set(container["resources"][kind]), where
+        context = container["securityContext"]
+        assert context["runAsNonRoot"] is True and context["privileged"] is False, where
+        assert context["allowPrivilegeEscalation"] is False and context["readOnlyRootFilesystem"] is True, where
+        assert context["capabilities"] == {"drop": ["ALL"]} and context["seccompProfile"]["type"] == "RuntimeDefault", where
+        spec = pod_spec(workload)
+        assert spec["securityContext"]["runAsUser"] > 0 and spec["securityContext"]["runAsNonRoot"] is True, where
+        assert spec["automountServiceAccountToken"] is False and spec["serviceAccountName"] != "default", where
+        assert not any(spec.get(k) for k in ("hostNetwork", "hostPID", "hostIPC")), where
+        assert not any("hostPath" in v for v in spec.get("volumes", [])), where
+    assert seen >= 4
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_every_object_and_pod_carries_its_role(stack: str) -> None:
+    bundle = shipped(stack)
+    for manifest in manifests(bundle):
+        role = manifest["metadata"].get("labels", {}).get(ROLE)
+        assert role in ROLES, f"{manifest['kind']} {manifest['metadata']['name']}"
+        namespace = manifest["metadata"].get("namespace")
+        if namespace:  # an object's role is its namespace's role
+            (ns,) = [n for n in kinds(bundle, "Namespace") if n["metadata"]["name"] == namespace]
+            assert ns["metadata"]["labels"][ROLE] == role, f"{manifest['kind']} {manifest['metadata']['name']}"
+    for workload in workloads(bundle):
+        assert workload["spec"]["template"]["metadata"]["labels"][ROLE] == workload["metadata"]["labels"][ROLE]
+
+
+@pytest.mark.parametrize("stack", ["airgap", "onprem"])
+def test_airgapped_images_are_pinned_by_digest(stack: str) -> None:
+    images = [container["image"] for _, container in containers(shipped(stack))]
+    assert images and all(ImageRef.parse(image).digest for image in images), images
+
+
+def test_onprem_pulls_every_image_from_its_mirror() -> None:
+    mirror = stack_document("onprem")["config"]["airlock:images"]["mirror"]
+    for _, container in containers(shipped("onprem")):
+        assert container["image"].startswith(f"{mirror}/"), container["image"]
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_no_floating_tags_and_no_exposed_services(stack: str) -> None:
+    bundle = shipped(stack)
+    for _, container in containers(bundle):
+        ref = ImageRef.parse(container["image"])
+        assert ref.digest or (ref.tag and ref.tag != "latest"), container["image"]
+    for service in kinds(bundle, "Service"):
+        assert service["spec"]["type"] == "ClusterIP"
+
+
+@pytest.mark.parametrize("stack", ["prod", "airgap", "onprem"])
+def test_every_manifest_in_the_bundle_validates(stack: str) -> None:
+    bundle = shipped(stack)
+    version = stack_document(stack)["config"].get("airlock:cluster", {}).get("kubernetesVersion", "1.33")
+    kinds = set()
+    for manifest in manifests(bundle):
+        validate(Manifest(manifest), version)  # strict: unknown fields are errors
+        kinds.add(manifest["kind"])
+    assert {"Deployment", "Service", "NetworkPolicy", "ResourceQuota", "LimitRange", "PodDisruptionBudget"} <= kinds
