@@ -207,16 +207,7 @@ class AgentPlatform(pulumi.ComponentResource):
         from components.workloads.sandbox import Sandbox, SandboxArgs, gvisor_runtime_class
 
         config = loaded.config
-        # Not yet part of AwsServices: the S3/DynamoDB gateway endpoints' prefix-list CIDRs.
-        # Until the AWS base provides them, pods reach only the interface endpoints.
-        gateway_cidrs = getattr(self.aws, "gateway_endpoint_cidrs", None)
-        if self.aws is not None and gateway_cidrs is None:
-            pulumi.log.warn(
-                "the AWS base provides no gateway_endpoint_cidrs: the orchestrator's NetworkPolicy cannot admit S3 "
-                "(audit records) and DynamoDB (checkpoints), nor model servers' S3 weights; see docs/workloads.md",
-                self,
-            )
-        context = WorkloadContext(loaded, self.cluster.kubernetes_version, self.aws, gateway_cidrs, self.cluster.ready)
+        context = WorkloadContext(loaded, self.cluster.kubernetes_version, self.aws, self.cluster.ready)
         k8s_opts = pulumi.ResourceOptions(parent=self, provider=self.cluster.provider, depends_on=self.cluster.ready)
 
         telemetry = Observability("telemetry", ObservabilityArgs(context), k8s_opts)

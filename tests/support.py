@@ -113,3 +113,22 @@ def run_cli(*args: str, cwd: Path = PROJECT_DIR, env: dict[str, str] | None = No
         text=True,
         timeout=300,
     )
+
+
+def synthesize_decrypted(project_dir: Path, stack: str, document: dict[str, Any], secret_keys: set[str], out_dir: Path):
+    """Synthesize the way the program sees config under `pulumi up`: secret values already
+    decrypted by the engine and marked secret (offline synth only ever sees placeholders).
+    Returns (Synthesized, bundle warnings). Proves real secret values never reach a bundle."""
+    from airlock.project import project_name
+    from airlock.synth.bundle import build, write
+    from airlock.synth.engine import run_program
+    from components.config_loader import FlatConfig, flatten, load
+
+    flat = flatten(document["config"])
+    flat = FlatConfig(flat.values, frozenset(secret_keys))
+    loaded = load(flat, stack, project_dir)
+    run = run_program(project_dir, project_name(project_dir), stack, flat, loaded.region or "us-east-1")
+    config = loaded.config
+    bundle = build(run, project_name(project_dir), stack, config.platform, config.profile, config.cluster.kubernetes_version)
+    write(bundle, out_dir)
+    return read_bundle(out_dir), bundle.warnings

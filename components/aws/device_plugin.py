@@ -97,8 +97,8 @@ class NvidiaDevicePlugin(pulumi.ComponentResource):
                                     capabilities=k8s.core.v1.CapabilitiesArgs(drop=["ALL"]),
                                 ),
                                 resources=k8s.core.v1.ResourceRequirementsArgs(
-                                    requests={"cpu": "50m", "memory": "64Mi"},
-                                    limits={"cpu": "200m", "memory": "256Mi"},
+                                    requests={"cpu": "50m", "memory": "64Mi", "ephemeral-storage": "16Mi"},
+                                    limits={"cpu": "200m", "memory": "256Mi", "ephemeral-storage": "64Mi"},
                                 ),
                                 volume_mounts=[
                                     k8s.core.v1.VolumeMountArgs(name="device-plugins", mount_path=DEVICE_PLUGIN_DIR)

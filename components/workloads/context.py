@@ -21,9 +21,6 @@ class WorkloadContext:
     kubernetes_version: str
     # The AWS base (IRSA roles, ECR, Secrets Manager, runtime stores); None on platform 'kubernetes'.
     aws: Optional[AwsServices] = None
-    # CIDRs of the S3 and DynamoDB gateway endpoints' prefix lists (aws only), which pods
-    # reach directly rather than through the egress proxy; see docs/workloads.md.
-    aws_gateway_cidrs: Optional[pulumi.Input[list[str]]] = None
     # What must exist before anything is applied to the cluster (node groups, CNI add-ons).
     # A component's depends_on does not reach its children, so namespaces wait on these
     # explicitly and everything else waits on its namespace.

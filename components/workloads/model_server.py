@@ -128,8 +128,8 @@ class ModelServing(pulumi.ComponentResource):
             egress.append({"to": [namespace_peer(EGRESS_NAMESPACE, proxy_pods())], "ports": tcp(proxy.port)})
         rules: pulumi.Input[list[Spec]] = egress
         if config.platform == "aws" and any(m.weights_source == "s3" for m in config.models):
-            # S3 weights: STS (IRSA) over its interface endpoint, S3 over its gateway endpoint.
-            rules = with_aws_endpoints(egress, ctx.private_subnets, ctx.aws_gateway_cidrs)
+            # S3 weights: STS (IRSA) and S3, both over their interface endpoints.
+            rules = with_aws_endpoints(egress, ctx.private_subnets)
         scope.policy(f"{name}-egress", "model-server-egress", policy_spec(model_server_pods(), egress=rules))
 
 

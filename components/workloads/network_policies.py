@@ -79,25 +79,16 @@ def dns_egress_rule(dns: ClusterDnsConfig) -> Spec:
     return {"to": peers, "ports": [{"protocol": "UDP", "port": DNS_PORT}, {"protocol": "TCP", "port": DNS_PORT}]}
 
 
-def with_aws_endpoints(
-    rules: list[Spec], private_subnets: Sequence[str], gateway_cidrs: Optional[pulumi.Input[Sequence[str]]]
-) -> pulumi.Input[list[Spec]]:
-    """``rules`` plus TCP 443 to the AWS APIs a pod calls directly: the interface endpoints
-    (STS, Secrets Manager, KMS, SQS, Logs), which live in the private subnets, and S3 and
-    DynamoDB, which answer on their public ranges through the VPC's gateway endpoints (the
-    ranges of the endpoints' AWS-managed prefix lists, known only at deploy time)."""
+def with_aws_endpoints(rules: list[Spec], private_subnets: Sequence[str]) -> list[Spec]:
+    """``rules`` plus TCP 443 to the AWS APIs a pod calls directly. Every one of them (STS,
+    Secrets Manager, KMS, SQS, Logs, and S3 and DynamoDB too) has an interface endpoint with
+    private DNS in the private subnets (a config rule keeps them in every aws stack; see
+    docs/aws.md), so their regional names resolve inside these CIDRs and nothing public
+    has to be admitted."""
     result = list(rules)
     if private_subnets:
         result.append({"to": [ip_block(c) for c in private_subnets], "ports": tcp(HTTPS_PORT)})
-    if gateway_cidrs is None:
-        return result
-
-    def add_gateways(cidrs: Sequence[str]) -> list[Spec]:
-        if not cidrs:
-            return result
-        return [*result, {"to": [ip_block(c) for c in sorted(cidrs)], "ports": tcp(HTTPS_PORT)}]
-
-    return pulumi.Output.from_input(gateway_cidrs).apply(add_gateways)
+    return result
 
 
 def default_deny_spec() -> Spec:

@@ -75,8 +75,8 @@ SECRETS_SECRET = "orchestrator-secrets"
 # Namespaces labelled with this may call the runtime's API (an ingress controller, Prometheus).
 # Labelling a namespace takes cluster-level rights, so this is an explicit, audited opening.
 API_CLIENT_LABEL = "airlock.dev/orchestrator-client"
-# AWS APIs the runtime calls directly (interface endpoints in the private subnets, S3 and
-# DynamoDB through gateway endpoints), never through the egress proxy.
+# AWS APIs the runtime calls directly (all through interface endpoints in the private
+# subnets), never through the egress proxy.
 AWS_DIRECT_SERVICES = ("sts", "secretsmanager", "kms", "sqs", "logs", "dynamodb", "s3")
 
 
@@ -292,4 +292,4 @@ def orchestrator_egress(ctx: WorkloadContext) -> pulumi.Input[list[Spec]]:
         rules.append({"to": [namespace_peer(EGRESS_NAMESPACE, proxy_pods())], "ports": tcp(proxy.port)})
     if config.platform != "aws":
         return rules
-    return with_aws_endpoints(rules, ctx.private_subnets, ctx.aws_gateway_cidrs)
+    return with_aws_endpoints(rules, ctx.private_subnets)

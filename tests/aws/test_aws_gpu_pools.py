@@ -90,7 +90,7 @@ def test_device_plugin_runs_only_on_gpu_nodes_pinned_and_locked_down(stack: str)
     assert security["allowPrivilegeEscalation"] is False and security["privileged"] is False
     assert security["readOnlyRootFilesystem"] is True
     assert security["capabilities"] == {"drop": ["ALL"]}
-    assert set(container["resources"]["limits"]) == {"cpu", "memory"}
+    assert set(container["resources"]["limits"]) == {"cpu", "memory", "ephemeral-storage"}
     # The one exception: the kubelet's device-plugin directory, and nothing else from the host.
     assert [v["hostPath"]["path"] for v in pod["volumes"] if "hostPath" in v] == ["/var/lib/kubelet/device-plugins"]
 

@@ -70,10 +70,10 @@ def test_model_exactly_at_capacity_fits() -> None:
 
 def test_bare_ip_in_allowlist_is_a_host() -> None:
     config = stack_document("dev")["config"]
-    config["airlock:sandboxes"][0]["egressAllowlist"] = ["10.10.5.5", "*.pythonhosted.org", "PyPI.org"]
+    config["airlock:sandboxes"][0]["egressAllowlist"] = ["10.99.5.5", "*.pythonhosted.org", "PyPI.org"]
     loaded = _load(config, "dev")
-    assert loaded.config.sandboxes[0].egress_allowlist == ["10.10.5.5", "*.pythonhosted.org", "pypi.org"]
-    assert ipaddress.ip_network("10.10.5.5").prefixlen == 32
+    assert loaded.config.sandboxes[0].egress_allowlist == ["10.99.5.5", "*.pythonhosted.org", "pypi.org"]
+    assert ipaddress.ip_network("10.99.5.5").prefixlen == 32
 
 
 def test_warnings_do_not_block() -> None:

@@ -10,7 +10,7 @@ import yaml
 from airlock.synth.run import validate_stack
 from components.workloads.context import WorkloadContext
 from components.workloads.observability import exporter_egress, headers_config
-from support import PROJECT_DIR, shipped
+from support import PROJECT_DIR, make_project, shipped, stack_document, synthesize_decrypted
 from workload_manifests import egress_rules, env_of, get, ingress_rules, pod_spec, synth_variant
 
 NS = "airlock-telemetry"
@@ -78,11 +78,13 @@ def test_exporter_route_depends_on_where_the_endpoint_lives(endpoint: str, expec
 
 
 def test_exporter_headers_come_from_a_secret_never_the_config(tmp_path: Path) -> None:
-    def edit(config: dict) -> None:
-        config["airlock:secrets"].append({"name": "otlp-headers", "value": "Authorization=Bearer%20tok-SECRET-42,x-team=agents"})
-        config["airlock:observability"]["headersSecret"] = "otlp-headers"
-
-    bundle = synth_variant(tmp_path, "prod", edit)
+    document = stack_document("prod")
+    config = document["config"]
+    config["airlock:secrets"].append({"name": "otlp-headers", "value": "Authorization=Bearer%20tok-SECRET-42,x-team=agents"})
+    config["airlock:observability"]["headersSecret"] = "otlp-headers"
+    project = make_project(tmp_path, {"prod": document})
+    # As under `pulumi up`: the engine hands the program the decrypted value, marked secret.
+    bundle, _ = synthesize_decrypted(project, "prod", document, {"airlock:secrets"}, tmp_path / "bundle")
     everything = (bundle.directory / "resources.json").read_text() + "".join(
         p.read_text() for p in (bundle.directory / "manifests").rglob("*.yaml")
     )

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from airlock.synth.run import synthesize as run_synth
-from support import PROJECT_DIR, STACKS, make_project, read_bundle, shipped, stack_document
+from support import synthesize_decrypted, PROJECT_DIR, STACKS, make_project, read_bundle, shipped, stack_document
 from workload_manifests import containers, egress_rules, env_of, get, in_namespace, ingress_rules, kinds, peer_summary, pod_spec
 
 NS = "airlock-orchestrator"
@@ -108,15 +108,15 @@ def test_secrets_are_files_never_values(tmp_path: Path) -> None:
         {"name": "unset-key", "description": "filled out of band"},
     ]
     project = make_project(tmp_path, {"onprem": document})
-    result = run_synth(project, "onprem", tmp_path / "bundle")
-    bundle = read_bundle(result.out_dir)
+    # As under `pulumi up`: the engine hands the program the decrypted value, marked secret.
+    bundle, warnings = synthesize_decrypted(project, "onprem", document, {"airlock:secrets"}, tmp_path / "bundle")
     everything = (bundle.directory / "resources.json").read_text() + "".join(
         p.read_text() for p in (bundle.directory / "manifests").rglob("*.yaml")
     )
     assert "pay-VALUE-123456" not in everything
     secret = get(bundle, "Secret", NS, "orchestrator-secrets")
     assert secret["stringData"] == {"payments-api-key": "[secret]"}  # the unset entry is omitted...
-    assert any("'unset-key' has no value" in w for w in result.bundle.warnings)  # ...with a warning
+    assert any("'unset-key' has no value" in w for w in warnings)  # ...with a warning
     spec = pod_spec(runtime(bundle))
     volume = next(v for v in spec["volumes"] if v.get("secret", {}).get("secretName") == "orchestrator-secrets")
     (container,) = spec["containers"]
