@@ -412,6 +412,20 @@ def models_fit(config: StackConfig, ctx: RuleContext) -> Iterator[ConfigIssue]:
             )
 
 
+def s3_weights_need_aws(config: StackConfig, ctx: RuleContext) -> Iterator[ConfigIssue]:
+    """Streaming weights from S3 needs credentials; only the aws platform provides them (IRSA)."""
+    if config.platform != "kubernetes":
+        return
+    for i, model in enumerate(config.models):
+        if model.weights_source == "s3":
+            yield ConfigIssue(
+                key_path("models", i, "weightsSource"),
+                "s3",
+                "on platform 'kubernetes' model servers have no S3 credentials; allowed: 'pvc' (pre-staged weights) "
+                "or, in cloud and hybrid stacks, 'huggingface'",
+            )
+
+
 def _weights_location(i: int, model) -> Iterator[ConfigIssue]:
     uri = model.weights_uri
     path = key_path("models", i, "weightsUri")
@@ -563,7 +577,9 @@ def references(config: StackConfig, ctx: RuleContext) -> Iterator[ConfigIssue]:
                 "is stored in plaintext in the stack file; set it as a Pulumi secret with "
                 f"`pulumi config set --secret --path 'airlock:secrets[{i}].value' ...`",
             )
-        if secret.value is None:
+        # On aws the entry exists (empty) in Secrets Manager; on kubernetes the orchestrator
+        # component says what happens instead (the file is not mounted).
+        if secret.value is None and config.platform == "aws":
             yield ConfigIssue(
                 key_path("secrets", i, "value"),
                 None,
@@ -674,6 +690,7 @@ def _quota_holds(s: int, sandbox) -> Iterator[ConfigIssue]:
 
 
 RULES: tuple[Rule, ...] = (
+    s3_weights_need_aws,
     platform_scope,
     kubernetes_version,
     eks_endpoint_and_logs,

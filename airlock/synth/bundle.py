@@ -23,6 +23,19 @@ from airlock.synth.manifests import Manifest, ManifestError, is_manifest, valida
 BUNDLE_FORMAT = 1
 
 
+class _ManifestDumper(yaml.SafeDumper):
+    """Multi-line strings (squid.conf, collector config) as literal blocks, so an auditor
+    reads them as files instead of one escaped line."""
+
+
+def _represent_str(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
+    style = "|" if "\n" in value else None
+    return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
+
+
+_ManifestDumper.add_representer(str, _represent_str)
+
+
 @dataclass
 class Bundle:
     project: str
@@ -88,7 +101,7 @@ def write(bundle: Bundle, out_dir: Path) -> None:
         for manifest in bundle.manifests:
             target = staging / "manifests" / manifest.path
             target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_text(yaml.safe_dump(manifest.obj, sort_keys=True, default_flow_style=False))
+            target.write_text(yaml.dump(manifest.obj, Dumper=_ManifestDumper, sort_keys=True, default_flow_style=False))
         _replace(staging, out_dir)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)

@@ -133,6 +133,7 @@ CASES: list[tuple[str, str, Edit, str, str]] = [
     ("kubernetes-no-network", "onprem", _set("network", {"vpcCidr": "10.0.0.0/16"}), "airlock:network", "platform 'aws' only"),
     ("kubernetes-needs-cni", "onprem", _path(["airlock:cluster", "cni"], None), "airlock:cluster.cni", "enforces NetworkPolicies"),
     ("kubernetes-airgap-needs-mirror", "onprem", _path(["airlock:images", "mirror"], None), "airlock:images.mirror", "required for an airgapped stack"),
+    ("kubernetes-no-s3-weights", "onprem", _chain(_path(["airlock:models", 1, "weightsSource"], "s3"), _path(["airlock:models", 1, "weightsUri"], "s3://weights/qwen3-8b"), _path(["airlock:models", 1, "cache"], {"type": "emptyDir"})), "airlock:models[1].weightsSource", "allowed: 'pvc'"),
     ("pvc-weights-need-claim", "onprem", _path(["airlock:models", 0, "cache"], {"type": "pvc"}), "airlock:models[0].cache.existingClaim", "pre-staged weights"),
     ("otlp-needs-endpoint", "dev", _set("observability", {"exporter": "otlp"}), "airlock:observability.endpoint", "required when exporter is 'otlp'"),
     ("agent-spec-missing", "dev", _set("orchestrator", {"agentSpec": "agents/nope.yaml"}), "airlock:orchestrator.agentSpec", "no such file"),

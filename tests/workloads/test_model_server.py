@@ -82,18 +82,27 @@ def test_pre_staged_weights_come_read_only_from_the_existing_claim() -> None:
 
 
 def test_cache_volume_holds_hf_home_and_shm_is_memory() -> None:
-    bundle = shipped("prod")
-    spec = pod_spec(get(bundle, "Deployment", MODELS, "llama-70b"))
+    bundle = shipped("staging")
+    spec = pod_spec(get(bundle, "Deployment", MODELS, "qwen3-8b"))
     (container,) = spec["containers"]
     mounts = {m["mountPath"]: m["name"] for m in container["volumeMounts"]}
     assert env_of(container)["HF_HOME"].startswith("/models/") and mounts["/models"] == "cache"
     volumes = {v["name"]: v for v in spec["volumes"]}
     assert volumes["shm"]["emptyDir"]["medium"] == "Memory" and mounts["/dev/shm"] == "shm"
-    claim = get(bundle, "PersistentVolumeClaim", MODELS, "llama-70b-cache")
-    assert volumes["cache"]["persistentVolumeClaim"]["claimName"] == "llama-70b-cache"
-    # cache.sizeGiB defaults to twice the weights: 70.6e9 x 2 bytes = 131.5 GiB -> 264 GiB.
-    assert claim["spec"]["resources"]["requests"]["storage"] == "264Gi"
-    assert claim["spec"]["accessModes"] == ["ReadWriteMany"]  # two replicas share it
+    claim = get(bundle, "PersistentVolumeClaim", MODELS, "qwen3-8b-cache")
+    assert volumes["cache"]["persistentVolumeClaim"]["claimName"] == "qwen3-8b-cache"
+    # cache.sizeGiB defaults to twice the weights (at least 50): 8.19e9 x 2 bytes = 15.3 GiB -> 50 GiB.
+    assert claim["spec"]["resources"]["requests"]["storage"] == "50Gi"
+    assert claim["spec"]["accessModes"] == ["ReadWriteOnce"]  # one replica
+
+
+def test_per_pod_cache_is_a_node_disk_sized_for_the_weights() -> None:
+    bundle = shipped("prod")  # replicas re-fetch into their own cache: no shared ReadWriteOnce PVC
+    spec = pod_spec(get(bundle, "Deployment", MODELS, "llama-70b"))
+    volumes = {v["name"]: v for v in spec["volumes"]}
+    # twice the weights: 70.6e9 x 2 bytes = 131.5 GiB -> 264 GiB, on the node's disk, not in memory.
+    assert volumes["cache"]["emptyDir"] == {"sizeLimit": "264Gi"}
+    assert not [c for c in kinds(bundle, "PersistentVolumeClaim") if c["metadata"]["name"] == "llama-70b-cache"]
 
 
 def test_probes_follow_reference_and_grow_with_the_weights() -> None:

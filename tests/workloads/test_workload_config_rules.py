@@ -135,6 +135,7 @@ def test_aws_sandbox_cidrs_may_not_reach_the_cluster_subnets(tmp_path: Path) -> 
 
 def test_shared_cache_pvc_without_rwx_class_warns(tmp_path: Path) -> None:
     def edit(config: dict) -> None:
+        config["airlock:models"][0]["cache"] = {"type": "pvc"}
         config["airlock:models"][1]["cache"] = {"storageClass": "efs-sc"}
 
     issues = issues_for(tmp_path, "prod", edit)
