@@ -25,7 +25,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from pydantic.alias_generators import to_camel
 
-from runtime import hosts
+from runtime import hosts, platform_secrets
 from runtime.canonical import canonical_json, sha256_hex
 from runtime.errors import BadInput
 
@@ -110,7 +110,8 @@ class Models(_SpecModel):
     )
 
 
-_SECRET_SOURCE = re.compile(r"^(env:[A-Za-z_][A-Za-z0-9_]*|file:.+|aws-secretsmanager:.+)$")
+_SECRET_SOURCE = re.compile(r"^(env:[A-Za-z_][A-Za-z0-9_]*|file:.+|aws-secretsmanager:.+|airlock:.*)$")
+_SOURCES_ALLOWED = "env:NAME, file:PATH, aws-secretsmanager:ID, airlock:NAME"
 
 
 class SecretSpec(_SpecModel):
@@ -119,16 +120,29 @@ class SecretSpec(_SpecModel):
     name: str = Field(pattern=r"^[A-Za-z_][A-Za-z0-9_.-]*$", description="Name tools use to refer to it.")
     source: str = Field(
         alias="from",
-        description="`env:NAME`, `file:PATH` (relative to the spec's directory) or "
-        "`aws-secretsmanager:ID` (name or ARN; `ID#key` picks a key of a JSON secret).",
+        description="`env:NAME`, `file:PATH` (relative to the spec's directory), "
+        "`aws-secretsmanager:ID` (name or ARN; `ID#key` picks a key of a JSON secret) or "
+        "`airlock:NAME` (the platform's secret NAME, as the orchestrator provides it).",
     )
 
     @field_validator("source")
     @classmethod
     def _source(cls, value: str) -> str:
         if not _SECRET_SOURCE.match(value):
-            raise ValueError("is not a supported secret source; allowed: env:NAME, file:PATH, aws-secretsmanager:ID")
+            raise ValueError(f"is not a supported secret source; allowed: {_SOURCES_ALLOWED}")
+        scheme, _, ref = value.partition(":")
+        if scheme == platform_secrets.SCHEME and not platform_secrets.is_valid_name(ref):
+            raise ValueError(
+                "names no valid platform secret; allowed: airlock:NAME with NAME as in the stack's "
+                "airlock:secrets[].name (lowercase letters, digits and '-', starting with a letter, at most 40)"
+            )
         return value
+
+    @property
+    def platform_name(self) -> str | None:
+        """The platform secret this entry reads (`airlock:NAME`), else None."""
+        scheme, _, ref = self.source.partition(":")
+        return ref if scheme == platform_secrets.SCHEME else None
 
 
 class ToolSpec(_SpecModel):

@@ -31,3 +31,15 @@ def serve(servers: list[ScriptedModelServer]):  # type: ignore[no-untyped-def]
         return server
 
     return make
+
+
+@pytest.fixture
+def moto_server() -> Iterator[str]:
+    """An AWS emulator (moto) over real HTTP on 127.0.0.1; yields its endpoint URL."""
+    from moto.server import ThreadedMotoServer
+
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    yield f"http://{host}:{port}"
+    server.stop()

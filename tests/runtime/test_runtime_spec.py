@@ -88,7 +88,7 @@ approvals: {webhookUrl: "https://hooks.example.com/airlock"}
         ("tools:\n  - {name: a, kind: python, target: 'm:a'}\n", "tools[0].policy (line 6): required key is missing"),
         (
             "secrets:\n  - {name: k, from: 'vault:x'}\n",
-            "secrets[0].from (line 6): 'vault:x' is not a supported secret source; allowed: env:NAME, file:PATH, aws-secretsmanager:ID",
+            "secrets[0].from (line 6): 'vault:x' is not a supported secret source; allowed: env:NAME, file:PATH, aws-secretsmanager:ID, airlock:NAME",
         ),
         (
             "approvals: {webhookUrl: 'ftp://x'}\n",
