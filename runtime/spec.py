@@ -31,6 +31,7 @@ from runtime.errors import BadInput
 
 PROFILES = ("cloud", "hybrid", "airgapped")
 PROFILE_ENV = "AIRLOCK_PROFILE"
+SECRET_NAME_PATTERN = r"^[A-Za-z_][A-Za-z0-9_.-]*$"
 
 
 class _SpecModel(BaseModel):
@@ -66,6 +67,12 @@ class ModelRoute(_SpecModel):
         default=None,
         pattern=r"^[A-Za-z_][A-Za-z0-9_]*$",
         description="Name of the environment variable holding the API key; omit for servers without authentication.",
+    )
+    api_key_secret: str | None = Field(
+        default=None,
+        pattern=SECRET_NAME_PATTERN,
+        description="Name of an entry in the spec's `secrets` holding the API key, resolved by the broker "
+        "like every secret; not together with apiKeyEnv.",
     )
     max_tokens: int = Field(
         default=4096,
@@ -117,7 +124,7 @@ _SOURCES_ALLOWED = "env:NAME, file:PATH, aws-secretsmanager:ID, airlock:NAME"
 class SecretSpec(_SpecModel):
     """A credential the broker fetches at execution time for the tools that list it."""
 
-    name: str = Field(pattern=r"^[A-Za-z_][A-Za-z0-9_.-]*$", description="Name tools use to refer to it.")
+    name: str = Field(pattern=SECRET_NAME_PATTERN, description="Name tools use to refer to it.")
     source: str = Field(
         alias="from",
         description="`env:NAME`, `file:PATH` (relative to the spec's directory), "
@@ -403,23 +410,45 @@ def current_profile() -> str | None:
     return value
 
 
+def _secret_reference_problems(spec: AgentSpec) -> list[tuple[tuple[Any, ...], str]]:
+    """Names of secrets used by tools and by model routes must be declared under `secrets`."""
+    problems: list[tuple[tuple[Any, ...], str]] = []
+    secret_names = [s.name for s in spec.secrets]
+    declared = ", ".join(secret_names) or "(no secrets declared)"
+    for i, name in enumerate(secret_names):
+        if name in secret_names[:i]:
+            problems.append((("secrets", i, "name"), f"{name!r} is declared twice; names must be unique"))
+    for i, tool in enumerate(spec.tools):
+        for j, ref in enumerate(tool.secrets):
+            if ref not in secret_names:
+                problems.append((("tools", i, "secrets", j), f"{ref!r} is not a declared secret; declared: {declared}"))
+    for route_name, route in spec.routes().items():
+        if route.api_key_secret is None:
+            continue
+        loc = ("models", route_name, "apiKeySecret")
+        if route.api_key_env is not None:
+            problems.append(
+                (
+                    loc,
+                    f"{route.api_key_secret!r} is set together with apiKeyEnv {route.api_key_env!r}; "
+                    "allowed: exactly one of apiKeyEnv and apiKeySecret (or neither, for a server "
+                    "without authentication)",
+                )
+            )
+        elif route.api_key_secret not in secret_names:
+            problems.append((loc, f"{route.api_key_secret!r} is not a declared secret; declared: {declared}"))
+    return problems
+
+
 def semantic_problems(spec: AgentSpec, profile: str | None) -> list[tuple[tuple[Any, ...], str]]:
     """Checks across fields, and checks that depend on the deployment profile."""
     from runtime.pricing import price_for  # local import: pricing imports this module
 
-    problems: list[tuple[tuple[Any, ...], str]] = []
-    secret_names = [s.name for s in spec.secrets]
-    for i, name in enumerate(secret_names):
-        if name in secret_names[:i]:
-            problems.append((("secrets", i, "name"), f"{name!r} is declared twice; names must be unique"))
+    problems = _secret_reference_problems(spec)
     tool_names = [t.name for t in spec.tools]
     for i, tool in enumerate(spec.tools):
         if tool.name in tool_names[:i]:
             problems.append((("tools", i, "name"), f"{tool.name!r} is declared twice; names must be unique"))
-        for j, ref in enumerate(tool.secrets):
-            if ref not in secret_names:
-                allowed = ", ".join(secret_names) or "(no secrets declared)"
-                problems.append((("tools", i, "secrets", j), f"{ref!r} is not a declared secret; declared: {allowed}"))
     for route_name, route in spec.routes().items():
         if price_for(route) is None:
             problems.append(

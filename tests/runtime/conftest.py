@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -43,3 +44,14 @@ def moto_server() -> Iterator[str]:
     host, port = server.get_host_and_port()
     yield f"http://{host}:{port}"
     server.stop()
+
+
+@pytest.fixture
+def isolated_tool_imports() -> Iterator[None]:
+    """Loading an agent in-process puts its directory on sys.path and imports `tools`: undo both."""
+    saved_path, saved_tools = list(sys.path), sys.modules.pop("tools", None)
+    yield
+    sys.path[:] = saved_path
+    sys.modules.pop("tools", None)
+    if saved_tools is not None:
+        sys.modules["tools"] = saved_tools
