@@ -259,7 +259,15 @@ def test_route_key_problems_are_bad_input_with_the_key_path(ws, serve):
     def refused(default, secrets, env=None, planner=None):
         spec = ws.spec(default, planner=planner, tools=[], secrets=secrets)
         res = run_cli(
-            "run", "--agent", str(spec), "--task", "t", "--state", str(ws.state), "--json", env={**ws.env, **(env or {})}
+            "run",
+            "--agent",
+            str(spec),
+            "--task",
+            "t",
+            "--state",
+            str(ws.state),
+            "--json",
+            env={**ws.env, **(env or {})},
         )
         assert res.rc == 2 and "Traceback" not in res.stderr, res.stderr
         assert model.count == 0 and not ws.state.exists()
@@ -276,8 +284,9 @@ def test_route_key_problems_are_bad_input_with_the_key_path(ws, serve):
     assert "'anthropic' is not a declared secret; declared: llm" in unknown
 
     no_platform = refused(keyed_route(model, "llm"), llm)
-    assert "secrets[0] (llm): from 'airlock:model-api-key': neither AIRLOCK_SECRETS_DIR nor AIRLOCK_SECRET_ARNS_FILE" in (
-        no_platform
+    assert (
+        "secrets[0] (llm): from 'airlock:model-api-key': neither AIRLOCK_SECRETS_DIR nor AIRLOCK_SECRET_ARNS_FILE"
+        in (no_platform)
     )
 
     empty_dir = mounted_secret(ws.root, {"model-api-key": "\n"})
