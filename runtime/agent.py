@@ -1,7 +1,9 @@
 """Turn a validated spec into the runnable parts of an agent.
 
 Loading order matters for the user: tool targets first (a typo is a spec error with a
-key path), then API keys, then secrets (which may need the network). Tools with policy
+key path), then secrets (which may need the network), then API keys (a route's key may be
+one of those secrets). Secrets and keys are resolved on every run and resume, never
+stored, so a rotated credential is picked up by the next resume. Tools with policy
 `deny` are never imported: code that can never run is not loaded, and it is not
 advertised to the model either.
 """
@@ -68,8 +70,10 @@ def load_tools(loaded: LoadedSpec) -> dict[str, LoadedTool]:
 def load_agent(loaded: LoadedSpec, *, router: Router | None = None) -> Agent:
     spec = loaded.spec
     tools = load_tools(loaded)
-    keys = api_keys(spec) if router is None else {}
     secrets = resolve_secrets(spec.secrets, Path(loaded.base_dir))
+    keys = api_keys(spec, secrets) if router is None else {}
+    # Secrets first: a key that is also a declared secret keeps that secret's name in
+    # redactions ([REDACTED:<secret>]); apiKeyEnv keys appear as [REDACTED:api-key:<route>].
     redact_values = dict(secrets)
     for route_name, key in keys.items():
         if key:

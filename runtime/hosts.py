@@ -7,13 +7,41 @@ on the internet: a bare single-label name (``vllm``), ``*.svc`` and
 from a public domain. Loopback is ``localhost``, 127.0.0.0/8 and ::1.
 IP literals other than loopback are never "in cluster": an address says nothing about
 which network it is on, so an airgapped deployment names its services.
+
+The deployment kit validates specs inside a Pulumi program, where the cluster domain is a
+fact of the stack, not of the machine running `pulumi up`: :func:`fixed_cluster_domain`
+pins it for a block of code without touching the environment.
 """
 
 from __future__ import annotations
 
 import ipaddress
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from urllib.parse import urlsplit
+
+CLUSTER_DOMAIN_ENV = "AIRLOCK_CLUSTER_DOMAIN"
+DEFAULT_CLUSTER_DOMAIN = "cluster.local"
+
+_pinned_domain: ContextVar[str | None] = ContextVar("airlock_cluster_domain", default=None)
+
+
+def cluster_domain() -> str:
+    """The pinned cluster domain, else AIRLOCK_CLUSTER_DOMAIN, else cluster.local."""
+    pinned = _pinned_domain.get()
+    value = pinned if pinned is not None else os.environ.get(CLUSTER_DOMAIN_ENV, DEFAULT_CLUSTER_DOMAIN)
+    return value.lower().strip(".")
+
+
+@contextmanager
+def fixed_cluster_domain(domain: str) -> Iterator[None]:
+    token = _pinned_domain.set(domain)
+    try:
+        yield
+    finally:
+        _pinned_domain.reset(token)
 
 
 def host_of(url: str) -> str:
@@ -39,8 +67,7 @@ def is_in_cluster(host: str) -> bool:
         return False
     if "." not in host:
         return True  # a bare service name resolves only through the cluster's search path
-    domain = os.environ.get("AIRLOCK_CLUSTER_DOMAIN", "cluster.local").lower().strip(".")
-    return host.endswith(".svc") or host.endswith(".svc." + domain)
+    return host.endswith(".svc") or host.endswith(".svc." + cluster_domain())
 
 
 def is_private_ip(host: str) -> bool:

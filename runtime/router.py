@@ -35,10 +35,24 @@ class Router:
             client.close()
 
 
-def api_keys(spec: AgentSpec) -> dict[str, str | None]:
-    """API key per route from its apiKeyEnv; a named but unset variable is an error."""
+def api_keys(spec: AgentSpec, secrets: Mapping[str, str]) -> dict[str, str | None]:
+    """API key per route, from its apiKeyEnv or from the resolved secret its apiKeySecret names.
+
+    A named but unset variable, or an empty secret, is an error: sending no key to a
+    server that wants one would only fail later, as a less clear HTTP 401.
+    """
     keys: dict[str, str | None] = {}
     for name, route in spec.routes().items():
+        if route.api_key_secret is not None:
+            # Spec validation guarantees the name is declared; the broker resolved it.
+            value = secrets[route.api_key_secret]
+            if not value:
+                raise BadInput(
+                    f"models.{name}.apiKeySecret: secret {route.api_key_secret!r} is empty "
+                    "(an API key must not be empty; remove apiKeySecret for a server without authentication)"
+                )
+            keys[name] = value
+            continue
         if route.api_key_env is None:
             keys[name] = None
             continue

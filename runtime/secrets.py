@@ -1,11 +1,13 @@
-"""The secrets broker: resolves `env:`, `file:` and `aws-secretsmanager:` sources.
+"""The secrets broker: resolves `env:`, `file:`, `aws-secretsmanager:` and `airlock:` sources.
 
 Values are fetched when a run or resume starts (never stored: a checkpoint must not
 hold them), handed to the redactor, and given only to the tools that list them.
 `aws-secretsmanager:` uses boto3's standard configuration: credentials chain, region
 from the ARN or AWS_REGION/AWS_DEFAULT_REGION, and AWS_ENDPOINT_URL (or
 AWS_ENDPOINT_URL_SECRETS_MANAGER) for a VPC endpoint or a local emulator. `ID#key`
-selects one key of a JSON secret.
+selects one key of a JSON secret. `airlock:NAME` is the platform's secret NAME: located
+by runtime/platform_secrets.py (a mounted file or an ARN), then fetched exactly as
+`file:` or `aws-secretsmanager:` would fetch it.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from runtime import platform_secrets
 from runtime.errors import SecretUnavailable
 
 if TYPE_CHECKING:
@@ -32,8 +35,10 @@ def _from_env(name: str, env: Mapping[str, str]) -> str | None:
 
 def _from_file(path_text: str, base_dir: Path) -> str:
     path = Path(path_text)
-    if not path.is_absolute():
-        path = base_dir / path
+    return _read_value_file(path if path.is_absolute() else base_dir / path)
+
+
+def _read_value_file(path: Path) -> str:
     text = path.read_text(encoding="utf-8")
     # Files written by `echo` or editors end with one newline that is not part of the value.
     if text.endswith("\r\n"):
@@ -65,6 +70,22 @@ def _from_aws(ref: str) -> str:
     return value
 
 
+def _from_platform(name: str, env: Mapping[str, str]) -> str:
+    where = platform_secrets.locate(name, env)
+    try:
+        if where.kind == "file":
+            return _read_value_file(Path(where.ref))
+        return _from_aws(where.ref)
+    except OSError as exc:
+        raise platform_secrets.PlatformSecretNotFound(
+            f"cannot read {where.ref} ({where.via}): {exc.strerror or exc}"
+        ) from None
+    except Exception as exc:  # boto3/botocore errors: say which ARN the map gave
+        raise platform_secrets.PlatformSecretNotFound(
+            f"{where.ref} ({where.via}): {type(exc).__name__}: {exc}"
+        ) from None
+
+
 def resolve_secrets(
     specs: Sequence[SecretSpec], base_dir: Path, env: Mapping[str, str] | None = None
 ) -> dict[str, str]:
@@ -80,10 +101,14 @@ def resolve_secrets(
                     raise _fail(index, spec, f"environment variable {ref} is not set")
             elif scheme == "file":
                 value = _from_file(ref, base_dir)
+            elif scheme == platform_secrets.SCHEME:
+                value = _from_platform(ref, env)
             else:
                 value = _from_aws(ref)
         except SecretUnavailable:
             raise
+        except platform_secrets.PlatformSecretNotFound as exc:
+            raise _fail(index, spec, str(exc)) from None
         except OSError as exc:
             raise _fail(index, spec, f"cannot read file: {exc.strerror or exc}") from None
         except Exception as exc:  # boto3/botocore errors and JSON errors: name them, no traceback

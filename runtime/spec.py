@@ -9,10 +9,14 @@ The agent version is the content hash of the spec: sha256 over the canonical JSO
 parsed YAML document, first 16 hex digits. Comments and formatting do not change it;
 any change of meaning does. The same function must be used by anything else that
 stamps an agent version (e.g. the Orchestrator's ConfigMap).
+
+The deployment kit validates a spec for a stack's profile with :func:`validate_spec_text`
+(no environment, no tool imports, no secrets) and stamps ``LoadedSpec.version``.
 """
 
 from __future__ import annotations
 
+import enum
 import os
 import re
 from collections.abc import Mapping
@@ -25,12 +29,23 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from pydantic.alias_generators import to_camel
 
-from runtime import hosts
+from runtime import hosts, platform_secrets
 from runtime.canonical import canonical_json, sha256_hex
 from runtime.errors import BadInput
 
 PROFILES = ("cloud", "hybrid", "airgapped")
 PROFILE_ENV = "AIRLOCK_PROFILE"
+Profile = Literal["cloud", "hybrid", "airgapped"]
+SECRET_NAME_PATTERN = r"^[A-Za-z_][A-Za-z0-9_.-]*$"
+
+
+class _FromEnvironment(enum.Enum):
+    """Typed sentinel: "take the profile from AIRLOCK_PROFILE" (None means no profile)."""
+
+    TOKEN = "from-environment"
+
+
+FROM_ENVIRONMENT = _FromEnvironment.TOKEN
 
 
 class _SpecModel(BaseModel):
@@ -66,6 +81,12 @@ class ModelRoute(_SpecModel):
         default=None,
         pattern=r"^[A-Za-z_][A-Za-z0-9_]*$",
         description="Name of the environment variable holding the API key; omit for servers without authentication.",
+    )
+    api_key_secret: str | None = Field(
+        default=None,
+        pattern=SECRET_NAME_PATTERN,
+        description="Name of an entry in the spec's `secrets` holding the API key, resolved by the broker "
+        "like every secret; not together with apiKeyEnv.",
     )
     max_tokens: int = Field(
         default=4096,
@@ -110,25 +131,39 @@ class Models(_SpecModel):
     )
 
 
-_SECRET_SOURCE = re.compile(r"^(env:[A-Za-z_][A-Za-z0-9_]*|file:.+|aws-secretsmanager:.+)$")
+_SECRET_SOURCE = re.compile(r"^(env:[A-Za-z_][A-Za-z0-9_]*|file:.+|aws-secretsmanager:.+|airlock:.*)$")
+_SOURCES_ALLOWED = "env:NAME, file:PATH, aws-secretsmanager:ID, airlock:NAME"
 
 
 class SecretSpec(_SpecModel):
     """A credential the broker fetches at execution time for the tools that list it."""
 
-    name: str = Field(pattern=r"^[A-Za-z_][A-Za-z0-9_.-]*$", description="Name tools use to refer to it.")
+    name: str = Field(pattern=SECRET_NAME_PATTERN, description="Name tools use to refer to it.")
     source: str = Field(
         alias="from",
-        description="`env:NAME`, `file:PATH` (relative to the spec's directory) or "
-        "`aws-secretsmanager:ID` (name or ARN; `ID#key` picks a key of a JSON secret).",
+        description="`env:NAME`, `file:PATH` (relative to the spec's directory), "
+        "`aws-secretsmanager:ID` (name or ARN; `ID#key` picks a key of a JSON secret) or "
+        "`airlock:NAME` (the platform's secret NAME, as the orchestrator provides it).",
     )
 
     @field_validator("source")
     @classmethod
     def _source(cls, value: str) -> str:
         if not _SECRET_SOURCE.match(value):
-            raise ValueError("is not a supported secret source; allowed: env:NAME, file:PATH, aws-secretsmanager:ID")
+            raise ValueError(f"is not a supported secret source; allowed: {_SOURCES_ALLOWED}")
+        scheme, _, ref = value.partition(":")
+        if scheme == platform_secrets.SCHEME and not platform_secrets.is_valid_name(ref):
+            raise ValueError(
+                "names no valid platform secret; allowed: airlock:NAME with NAME as in the stack's "
+                "airlock:secrets[].name (lowercase letters, digits and '-', starting with a letter, at most 40)"
+            )
         return value
+
+    @property
+    def platform_name(self) -> str | None:
+        """The platform secret this entry reads (`airlock:NAME`), else None."""
+        scheme, _, ref = self.source.partition(":")
+        return ref if scheme == platform_secrets.SCHEME else None
 
 
 class ToolSpec(_SpecModel):
@@ -224,6 +259,15 @@ class AgentSpec(_SpecModel):
         if self.models.planner is not None:
             out["planner"] = self.models.planner
         return out
+
+    def platform_secret_names(self) -> list[str]:
+        """Platform secrets (`airlock:NAME`) the spec reads, in declaration order, each once.
+
+        The deployment kit checks these against the stack's `airlock:secrets` so that a
+        missing one fails at `pulumi preview`, not when the first task starts.
+        """
+        names = [s.platform_name for s in self.secrets if s.platform_name is not None]
+        return list(dict.fromkeys(names))
 
 
 # --------------------------------------------------------------------------- errors
@@ -389,23 +433,59 @@ def current_profile() -> str | None:
     return value
 
 
-def semantic_problems(spec: AgentSpec, profile: str | None) -> list[tuple[tuple[Any, ...], str]]:
-    """Checks across fields, and checks that depend on the deployment profile."""
-    from runtime.pricing import price_for  # local import: pricing imports this module
+def _check_profile(profile: object) -> str | None:
+    """An explicit profile argument: a programming error if invalid, not the user's input."""
+    if profile is not None and profile not in PROFILES:
+        raise ValueError(f"profile={profile!r} is not allowed; allowed: {', '.join(PROFILES)} or None")
+    return profile  # type: ignore[return-value]
 
+
+def _secret_reference_problems(spec: AgentSpec) -> list[tuple[tuple[Any, ...], str]]:
+    """Names of secrets used by tools and by model routes must be declared under `secrets`."""
     problems: list[tuple[tuple[Any, ...], str]] = []
     secret_names = [s.name for s in spec.secrets]
+    declared = ", ".join(secret_names) or "(no secrets declared)"
     for i, name in enumerate(secret_names):
         if name in secret_names[:i]:
             problems.append((("secrets", i, "name"), f"{name!r} is declared twice; names must be unique"))
+    for i, tool in enumerate(spec.tools):
+        for j, ref in enumerate(tool.secrets):
+            if ref not in secret_names:
+                problems.append((("tools", i, "secrets", j), f"{ref!r} is not a declared secret; declared: {declared}"))
+    for route_name, route in spec.routes().items():
+        if route.api_key_secret is None:
+            continue
+        loc = ("models", route_name, "apiKeySecret")
+        if route.api_key_env is not None:
+            problems.append(
+                (
+                    loc,
+                    f"{route.api_key_secret!r} is set together with apiKeyEnv {route.api_key_env!r}; "
+                    "allowed: exactly one of apiKeyEnv and apiKeySecret (or neither, for a server "
+                    "without authentication)",
+                )
+            )
+        elif route.api_key_secret not in secret_names:
+            problems.append((loc, f"{route.api_key_secret!r} is not a declared secret; declared: {declared}"))
+    return problems
+
+
+def semantic_problems(
+    spec: AgentSpec, profile: str | None, *, profile_origin: str | None = None
+) -> list[tuple[tuple[Any, ...], str]]:
+    """Checks across fields, and checks that depend on the deployment profile.
+
+    `profile_origin` names where the profile came from in messages (default: the
+    AIRLOCK_PROFILE variable, which is where the runtime takes it from).
+    """
+    from runtime.pricing import price_for  # local import: pricing imports this module
+
+    refused_by = profile_origin or f"{PROFILE_ENV}=airgapped"
+    problems = _secret_reference_problems(spec)
     tool_names = [t.name for t in spec.tools]
     for i, tool in enumerate(spec.tools):
         if tool.name in tool_names[:i]:
             problems.append((("tools", i, "name"), f"{tool.name!r} is declared twice; names must be unique"))
-        for j, ref in enumerate(tool.secrets):
-            if ref not in secret_names:
-                allowed = ", ".join(secret_names) or "(no secrets declared)"
-                problems.append((("tools", i, "secrets", j), f"{ref!r} is not a declared secret; declared: {allowed}"))
     for route_name, route in spec.routes().items():
         if price_for(route) is None:
             problems.append(
@@ -421,8 +501,8 @@ def semantic_problems(spec: AgentSpec, profile: str | None) -> list[tuple[tuple[
                 (
                     ("models", route_name, "baseUrl"),
                     f"{route.base_url!r} is outside the cluster, refused by "
-                    f"{PROFILE_ENV}=airgapped; allowed: loopback, a bare service name, "
-                    "*.svc or *.svc.cluster.local",
+                    f"{refused_by}; allowed: loopback, a bare service name, "
+                    f"*.svc or *.svc.{hosts.cluster_domain()}",
                 )
             )
     if profile == "airgapped":
@@ -431,7 +511,7 @@ def semantic_problems(spec: AgentSpec, profile: str | None) -> list[tuple[tuple[
             (("telemetry", "otlpEndpoint"), spec.telemetry.otlp_endpoint),
         ):
             if url and not hosts.is_local_or_cluster(url):
-                problems.append((loc, f"{url!r} is outside the cluster, refused by {PROFILE_ENV}=airgapped"))
+                problems.append((loc, f"{url!r} is outside the cluster, refused by {refused_by}"))
     return problems
 
 
@@ -446,6 +526,9 @@ def _with_lines(text: str, located: list[tuple[tuple[Any, ...], SpecProblem]]) -
 
 @dataclass(frozen=True)
 class LoadedSpec:
+    """A validated spec. `version` is the agent version: the one value to stamp anywhere
+    (tasks, checkpoints, audit records, traces, and the kit's pods and ConfigMaps)."""
+
     spec: AgentSpec
     version: str
     text: str
@@ -453,8 +536,24 @@ class LoadedSpec:
     base_dir: Path
 
 
-def parse_spec(text: str, *, source: str, base_dir: Path, path: Path | None = None) -> LoadedSpec:
-    """Validate spec text; raise SpecError naming every problem with its key path."""
+def parse_spec(
+    text: str,
+    *,
+    source: str,
+    base_dir: Path,
+    path: Path | None = None,
+    profile: Profile | None | _FromEnvironment = FROM_ENVIRONMENT,
+) -> LoadedSpec:
+    """Validate spec text; raise SpecError naming every problem with its key path.
+
+    `profile` is the deployment profile the spec must fit (`cloud`, `hybrid`,
+    `airgapped`, or None for no restriction). By default it is read from AIRLOCK_PROFILE,
+    which is what the runtime does on `run` and `resume`.
+    """
+    if profile is FROM_ENVIRONMENT:
+        effective, origin = current_profile(), None
+    else:
+        effective, origin = _check_profile(profile), "the airgapped profile"
     try:
         document = yaml.load(text, Loader=_UniqueKeyLoader)  # noqa: S506 - SafeLoader subclass
     except yaml.YAMLError as exc:
@@ -471,11 +570,32 @@ def parse_spec(text: str, *, source: str, base_dir: Path, path: Path | None = No
         errors = exc.errors()
         located = [(tuple(e["loc"]), _problem_from_pydantic(e)) for e in errors]
         raise SpecError(source, _with_lines(text, located)) from None
-    semantic = semantic_problems(spec, current_profile())
+    semantic = semantic_problems(spec, effective, profile_origin=origin)
     if semantic:
         located = [(loc, SpecProblem(format_path(loc), msg)) for loc, msg in semantic]
         raise SpecError(source, _with_lines(text, located))
     return LoadedSpec(spec=spec, version=agent_version(document), text=text, path=path, base_dir=base_dir)
+
+
+def validate_spec_text(
+    text: str,
+    *,
+    source: str,
+    base_dir: Path,
+    profile: Profile | None,
+    cluster_domain: str = hosts.DEFAULT_CLUSTER_DOMAIN,
+) -> LoadedSpec:
+    """Validate a spec for a deployment profile, as the deployment kit does before it ships one.
+
+    Pure: it reads no environment variable (the profile and the cluster domain are
+    arguments), imports no tool module, resolves no secret and opens no connection, so it
+    is safe inside a Pulumi program. Raises SpecError (every problem with its key path and
+    line; ``str()`` is the full message) or ValueError for an invalid `profile` argument.
+    The returned ``version`` is the agent version the runtime stamps on every task,
+    checkpoint, audit record and trace of this spec.
+    """
+    with hosts.fixed_cluster_domain(cluster_domain):
+        return parse_spec(text, source=source, base_dir=base_dir, profile=profile)
 
 
 def load_spec_file(path: str | Path) -> LoadedSpec:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -31,3 +32,26 @@ def serve(servers: list[ScriptedModelServer]):  # type: ignore[no-untyped-def]
         return server
 
     return make
+
+
+@pytest.fixture
+def moto_server() -> Iterator[str]:
+    """An AWS emulator (moto) over real HTTP on 127.0.0.1; yields its endpoint URL."""
+    from moto.server import ThreadedMotoServer
+
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    yield f"http://{host}:{port}"
+    server.stop()
+
+
+@pytest.fixture
+def isolated_tool_imports() -> Iterator[None]:
+    """Loading an agent in-process puts its directory on sys.path and imports `tools`: undo both."""
+    saved_path, saved_tools = list(sys.path), sys.modules.pop("tools", None)
+    yield
+    sys.path[:] = saved_path
+    sys.modules.pop("tools", None)
+    if saved_tools is not None:
+        sys.modules["tools"] = saved_tools

@@ -300,6 +300,17 @@ class Workspace:
         return [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
 
 
+def everything_written(ws: Workspace, model: ScriptedModelServer, *results: Result) -> str:
+    """All bytes the runtime produced: what the model got, the state, the audit log, the terminal."""
+    chunks = [json.dumps(model.requests)]
+    for res in results:
+        chunks += [res.stdout, res.stderr]
+    for path in ws.state.rglob("*"):
+        if path.is_file():
+            chunks.append(path.read_bytes().decode("utf-8", "replace"))
+    return "\n".join(chunks)
+
+
 def tool(name: str, policy: str = "allow", **extra: Any) -> dict[str, Any]:
     return {"name": name, "kind": "python", "target": f"tools:{name}", "policy": policy, **extra}
 

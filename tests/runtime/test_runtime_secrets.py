@@ -5,20 +5,10 @@ from __future__ import annotations
 import json
 
 import boto3
-import pytest
-from runtime_testkit import Call, calls, final, run_cli, tool
+from runtime_testkit import Call, calls, everything_written, final, run_cli, tool
 
 SECRET = 'sk_live_Pa$$w0rd-"quoted"-9f8e7d'  # quote: also redacted in its JSON-escaped form
 API_KEY = "vllm-key-5d1b2c3a4e"
-
-
-def everything_written(ws, model, res):
-    """All bytes the runtime produced: what the model got, the state, the audit log, the terminal."""
-    chunks = [json.dumps(model.requests), res.stdout, res.stderr]
-    for path in ws.state.rglob("*"):
-        if path.is_file():
-            chunks.append(path.read_bytes().decode("utf-8", "replace"))
-    return "\n".join(chunks)
 
 
 def test_secret_values_reach_tools_but_never_the_model_state_audit_or_terminal(ws, serve):
@@ -94,17 +84,6 @@ def test_each_tool_gets_only_the_secrets_it_lists(ws, serve):
     assert res.rc == 0, res.stderr
     # Only "db", and the file's trailing newline is not part of the value.
     assert json.loads(model.tool_results(-1)[0]["content"]) == {"db": len("db-pass-123")}
-
-
-@pytest.fixture
-def moto_server():
-    from moto.server import ThreadedMotoServer
-
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    yield f"http://{host}:{port}"
-    server.stop()
 
 
 def test_aws_secrets_manager_over_http(ws, serve, moto_server):

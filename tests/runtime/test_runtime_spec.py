@@ -88,7 +88,7 @@ approvals: {webhookUrl: "https://hooks.example.com/airlock"}
         ("tools:\n  - {name: a, kind: python, target: 'm:a'}\n", "tools[0].policy (line 6): required key is missing"),
         (
             "secrets:\n  - {name: k, from: 'vault:x'}\n",
-            "secrets[0].from (line 6): 'vault:x' is not a supported secret source; allowed: env:NAME, file:PATH, aws-secretsmanager:ID",
+            "secrets[0].from (line 6): 'vault:x' is not a supported secret source; allowed: env:NAME, file:PATH, aws-secretsmanager:ID, airlock:NAME",
         ),
         (
             "approvals: {webhookUrl: 'ftp://x'}\n",
@@ -235,28 +235,19 @@ def test_cli_bad_arguments_and_ids(tmp_path):
         assert "Traceback" not in res.stderr
 
 
-def test_the_refunds_example_loads_and_is_refused_airgapped(monkeypatch):
-    import sys
-
+def test_the_refunds_example_loads_and_is_refused_airgapped(monkeypatch, isolated_tool_imports):
     from runtime.agent import load_agent
     from runtime.spec import load_spec_file
 
     example = Path(__file__).resolve().parents[2] / "examples" / "refunds" / "agent.yaml"
     for name, value in {"VLLM_API_KEY": "k1", "ANTHROPIC_API_KEY": "k2", "PAYMENTS_KEY": "k3"}.items():
         monkeypatch.setenv(name, value)
-    saved_path, saved_tools = list(sys.path), sys.modules.pop("tools", None)
-    try:
-        agent = load_agent(load_spec_file(example))
-        assert [d.name for d in agent.definitions] == ["lookup_order", "issue_refund"]  # deny: not offered
-        schema = agent.definitions[1].parameters
-        assert schema["properties"]["reason"]["enum"] == ["damaged", "late", "other"]
-        assert agent.prices["default"].input_per_mtok == 0 and agent.prices["planner"].output_per_mtok == 15
-        agent.close()
-    finally:
-        sys.path[:] = saved_path
-        sys.modules.pop("tools", None)
-        if saved_tools is not None:
-            sys.modules["tools"] = saved_tools
+    agent = load_agent(load_spec_file(example))
+    assert [d.name for d in agent.definitions] == ["lookup_order", "issue_refund"]  # deny: not offered
+    schema = agent.definitions[1].parameters
+    assert schema["properties"]["reason"]["enum"] == ["damaged", "late", "other"]
+    assert agent.prices["default"].input_per_mtok == 0 and agent.prices["planner"].output_per_mtok == 15
+    agent.close()
     monkeypatch.setenv("AIRLOCK_PROFILE", "airgapped")
     with pytest.raises(SpecError) as err:
         load_spec_file(example)
