@@ -446,9 +446,11 @@ class OrchestratorConfig(ConfigModel):
     """The agent runtime Deployment."""
 
     replicas: int = Field(2, ge=1, le=100, description="Runtime replicas.")
-    agent_spec: Annotated[str, StringConstraints(pattern=r"^[^/].*\.ya?ml$")] = Field(
-        "agents/default.yaml",
-        description="Agent spec file, relative to the project directory; its content hash is the agent version.",
+    agent_spec: Optional[Annotated[str, StringConstraints(pattern=r"^[^/].*\.ya?ml$")]] = Field(
+        None,
+        description="Agent spec file the runtime runs (docs/agent-spec.md), relative to the project directory. "
+        "Its routes must be models this stack serves. Its content hash is the agent version. Default: "
+        "agents/<stack>.yaml.",
     )
     resources: ResourcesConfig = Field(default_factory=ResourcesConfig, description="Container resources.")
     audit_retention_days: int = Field(

@@ -15,6 +15,7 @@ from typing import Callable, Iterable, Iterator
 
 from kubernetes_validate.utils import all_versions
 
+from components.agent_spec_check import agent_spec_issues
 from components.catalog import GPU_INSTANCES
 from components.config import MODEL_CACHE_MOUNT, StackConfig
 from components.config_errors import ConfigIssue, key_path
@@ -598,11 +599,7 @@ def observability(config: StackConfig, ctx: RuleContext) -> Iterator[ConfigIssue
 
 
 def orchestrator(config: StackConfig, ctx: RuleContext) -> Iterator[ConfigIssue]:
-    spec = ctx.project_dir / config.orchestrator.agent_spec
-    if not spec.is_file():
-        yield ConfigIssue(
-            key_path("orchestrator", "agentSpec"), config.orchestrator.agent_spec, f"no such file under the project directory ({ctx.project_dir})"
-        )
+    yield from agent_spec_issues(config, ctx.project_dir)
 
 
 # --------------------------------------------------------------------------- sandboxes
@@ -706,7 +703,6 @@ RULES: tuple[Rule, ...] = (
     egress_routes,
     references,
     observability,
-    orchestrator,
     sandbox_egress,
 )
 
@@ -715,4 +711,8 @@ def check(config: StackConfig, ctx: RuleContext) -> list[ConfigIssue]:
     issues: list[ConfigIssue] = []
     for rule in RULES:
         issues.extend(rule(config, ctx))
+    # The agent spec is checked against the stack only once the stack itself is sound: a
+    # broken model or URL would otherwise also be reported as every route that uses it.
+    if not any(issue.severity == "error" for issue in issues):
+        issues.extend(orchestrator(config, ctx))
     return issues

@@ -114,6 +114,9 @@ def apply_defaults(config: StackConfig, stack: str, region: str | None) -> None:
         if cloud_model.base_url is None:
             cloud_model.base_url = CLOUD_BASE_URLS[cloud_model.provider].format(region=region or "us-east-1")
 
+    if config.orchestrator.agent_spec is None:
+        config.orchestrator.agent_spec = f"agents/{stack}.yaml"
+
     if config.egress_proxy.enabled is None:
         config.egress_proxy.enabled = profile.egress_proxy
 

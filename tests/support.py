@@ -83,7 +83,10 @@ def stack_document(stack: str) -> dict[str, Any]:
 
 
 def make_project(root: Path, stacks: dict[str, dict[str, Any]]) -> Path:
-    """A copy of the project whose stacks/ holds exactly ``stacks`` (name -> YAML document)."""
+    """A copy of the project whose stacks/ holds exactly ``stacks`` (name -> YAML document).
+
+    A stack with no agents/<name>.yaml gets one that runs on it (matching_agent_spec), as a
+    user has to write one for every new stack."""
     project = root / "project"
     project.mkdir(parents=True, exist_ok=True)
     for name in ("Pulumi.yaml", "__main__.py"):
@@ -92,7 +95,36 @@ def make_project(root: Path, stacks: dict[str, dict[str, Any]]) -> Path:
     (project / "stacks").mkdir(exist_ok=True)
     for name, document in stacks.items():
         (project / "stacks" / f"Pulumi.{name}.yaml").write_text(yaml.safe_dump(document, sort_keys=False))
+        spec_file = project / "agents" / f"{name}.yaml"
+        spec = matching_agent_spec(document.get("config") or {})
+        if not spec_file.exists() and spec is not None:
+            spec_file.write_text(yaml.safe_dump(spec, sort_keys=False))
     return project
+
+
+CLOUD_BASE_URLS = {"anthropic": "https://api.anthropic.com", "openai": "https://api.openai.com/v1"}
+
+
+def matching_agent_spec(config: dict[str, Any]) -> dict[str, Any] | None:
+    """A minimal agent spec routed to the stack's first local model, else its first cloud
+    model; None when the stack serves no model the runtime can call."""
+    spec: dict[str, Any] = {"name": "test-agent", "instructions": "Answer briefly.", "tools": []}
+    models = config.get("airlock:models") or []
+    clouds = [c for c in config.get("airlock:cloudModels") or [] if c.get("provider") in CLOUD_BASE_URLS]
+    if models:
+        name = models[0]["name"]
+        url = f"http://{name}.airlock-models.svc.cluster.local:8000/v1"
+        spec["models"] = {"default": {"provider": "openai", "baseUrl": url, "model": name, "apiKeyEnv": "VLLM_API_KEY"}}
+    elif clouds:
+        cloud = clouds[0]
+        route = {"provider": cloud["provider"], "baseUrl": cloud.get("baseUrl") or CLOUD_BASE_URLS[cloud["provider"]], "model": cloud["model"]}
+        if cloud.get("apiKeySecret"):
+            route["apiKeySecret"] = "key"
+            spec["secrets"] = [{"name": "key", "from": f"airlock:{cloud['apiKeySecret']}"}]
+        spec["models"] = {"default": route}
+    else:
+        return None
+    return spec
 
 
 def set_key(document: dict[str, Any], key: str, value: Any) -> dict[str, Any]:

@@ -1,25 +1,24 @@
-"""The agent version: the content hash of the agent spec file, computed in exactly one place.
+"""The agent version: the runtime's content hash of the agent spec, used in exactly one way.
 
-The same hash is the ``agentVersion`` stack output, the ``airlock.dev/agent-version``
-label and annotation on the orchestrator's pods, the name suffix of the spec's ConfigMap,
-and (in the runtime) the stamp on every checkpoint, trace and audit record. A changed spec
-is a new version: new ConfigMap, new pod template, rolled pods.
+The same value is the ``agentVersion`` stack output, the ``airlock.dev/agent-version``
+label on the orchestrator's pods and ``AIRLOCK_AGENT_VERSION``, the name suffix of the spec's ConfigMap,
+and, because it comes from the runtime's own ``agent_version()``, the stamp the runtime
+puts on every checkpoint, trace and audit record. A changed spec is a new version: new
+ConfigMap, new pod template, rolled pods. (It hashes the parsed spec, so comments and
+formatting are not a new version.)
 """
 
 from __future__ import annotations
 
-import hashlib
 from pathlib import Path
 
-AGENT_VERSION_LABEL = "airlock.dev/agent-version"
-AGENT_VERSION_ANNOTATION = "airlock.dev/agent-version-sha256"
-SHORT_VERSION_LENGTH = 12  # label values are at most 63 characters; 12 hex digits stay unambiguous
+AGENT_VERSION_LABEL = "airlock.dev/agent-version"  # 16 hex digits: fits a label value whole
 
 
-def agent_version(spec_file: Path) -> str:
-    """sha256 hex of the spec file's bytes (not of its parsed YAML: any edit is a new version)."""
-    return hashlib.sha256(spec_file.read_bytes()).hexdigest()
+def agent_version(spec_file: Path, profile: str) -> str:
+    """The version the runtime will stamp when it runs this spec (validated for ``profile``)."""
+    from runtime.spec import validate_spec_text
 
+    loaded = validate_spec_text(spec_file.read_text(), source=str(spec_file), base_dir=spec_file.parent, profile=profile)
+    return loaded.version
 
-def short_version(version: str) -> str:
-    return version[:SHORT_VERSION_LENGTH]

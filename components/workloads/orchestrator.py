@@ -28,7 +28,7 @@ from components.naming import (
     model_service_url,
     sandbox_namespace,
 )
-from components.workloads.agent_spec import AGENT_VERSION_ANNOTATION, AGENT_VERSION_LABEL, agent_version, short_version
+from components.workloads.agent_spec import AGENT_VERSION_LABEL, agent_version
 from components.workloads.context import WorkloadContext
 from components.workloads.endpoints import (
     NO_PROXY,
@@ -116,13 +116,13 @@ class Orchestrator(pulumi.ComponentResource):
         self._policies(name, ctx, scope)
 
         spec_file = ctx.loaded.project_dir / config.orchestrator.agent_spec
-        self.agent_version = agent_version(spec_file)
-        short = short_version(self.agent_version)
+        self.agent_version = agent_version(spec_file, config.profile)
+        version = self.agent_version
         # Immutable and named by version: pods of the previous version keep the spec they
         # were started with while a rollout replaces them.
         agent_spec = k8s.core.v1.ConfigMap(
             f"{name}-agent-spec",
-            metadata=metadata(f"agent-spec-{short}", scope.name, ROLE, ORCHESTRATOR_APP, **{AGENT_VERSION_LABEL: short}),
+            metadata=metadata(f"agent-spec-{version}", scope.name, ROLE, ORCHESTRATOR_APP, **{AGENT_VERSION_LABEL: version}),
             data={"agent.yaml": spec_file.read_text()},
             immutable=True,
             opts=scope.opts,
@@ -184,10 +184,9 @@ class Orchestrator(pulumi.ComponentResource):
             metadata=metadata(ORCHESTRATOR_APP, scope.name, ROLE, ORCHESTRATOR_APP),
             spec=deployment_spec(
                 pods,
-                labels(ROLE, ORCHESTRATOR_APP, **{AGENT_VERSION_LABEL: short}),
+                labels(ROLE, ORCHESTRATOR_APP, **{AGENT_VERSION_LABEL: version}),
                 pod,
                 replicas=config.orchestrator.replicas,
-                pod_annotations={AGENT_VERSION_ANNOTATION: self.agent_version},
             ),
             opts=scope.after(*prerequisites),
         )

@@ -146,7 +146,7 @@ CASES: list[tuple[str, str, Edit, str, str]] = [
 def test_invalid_config_names_key_value_and_what_is_allowed(case: str, stack: str, edit: Edit, path: str, allowed: str) -> None:
     config = _cfg(stack)
     edit(config)
-    errors = _errors(config)
+    errors = _errors(config, stack)
     matching = [e for e in errors if e.startswith(f"{path} = ")]
     assert matching, f"no error for {path}; got: {errors}"
     assert any(allowed in e for e in matching), f"{path}: expected '{allowed}' in {matching}"
@@ -161,14 +161,14 @@ def test_every_problem_is_reported_at_once() -> None:
     config["airlock:models"][0]["tensorParallelSize"] = 3
     config["airlock:sandboxes"][0]["egressAllowlist"] = ["169.254.169.254"]
     config["airlock:cluster"]["endpointPublicAccessCidrs"] = ["0.0.0.0/0"]
-    errors = _errors(config)
+    errors = _errors(config, "prod")
     assert len(errors) == 3
 
 
 def test_secret_values_never_appear_in_messages() -> None:
     config = _cfg("dev")
     config["airlock:secrets"][0]["value"] = ["not", "a", "string", "hunter2"]
-    errors = _errors(config)
+    errors = _errors(config, "dev")
     assert any(e.startswith("airlock:secrets[0].value = [secret]") for e in errors)
     assert not any("hunter2" in e for e in errors)
 
@@ -176,6 +176,6 @@ def test_secret_values_never_appear_in_messages() -> None:
 def test_unknown_key_lists_the_valid_keys_here() -> None:
     config = _cfg("dev")
     config["airlock:network"]["natGateway"] = "single"
-    (error,) = _errors(config)
+    (error,) = _errors(config, "dev")
     assert "did you mean 'natGateways'" in error
     assert "valid keys here:" in error and "vpcCidr" in error

@@ -8,11 +8,13 @@ from typing import Any
 import pytest
 
 from components.config_loader import flatten, load
-from support import PROJECT_DIR, STACKS, stack_document
+from support import PROJECT_DIR, STACKS, make_project, stack_document
 
 
-def _load(config: dict[str, Any], stack: str = "test"):
-    return load(flatten(config), stack, PROJECT_DIR)
+def _load(config: dict[str, Any], stack: str = "test", tmp_path=None):
+    """Shipped stacks load from the project; others from a copy with a matching agent spec."""
+    project = PROJECT_DIR if tmp_path is None else make_project(tmp_path, {stack: {"config": config}})
+    return load(flatten(config), stack, project)
 
 
 @pytest.mark.parametrize("stack", STACKS)
@@ -21,8 +23,15 @@ def test_shipped_stacks_are_valid(stack: str) -> None:
     assert loaded.config.cluster.name
 
 
-def test_minimal_aws_stack_gets_three_zones_and_nat_per_zone() -> None:
-    loaded = _load({"aws:region": "eu-west-1", "airlock:platform": "aws", "airlock:profile": "hybrid"}, "mini")
+def test_minimal_aws_stack_gets_three_zones_and_nat_per_zone(tmp_path) -> None:
+    minimal = {
+        "aws:region": "eu-west-1",
+        "airlock:platform": "aws",
+        "airlock:profile": "hybrid",
+        "airlock:cloudModels": [{"name": "default", "provider": "anthropic", "model": "claude-haiku-4-5", "apiKeySecret": "key"}],
+        "airlock:secrets": [{"name": "key"}],
+    }
+    loaded = _load(minimal, "mini", tmp_path)
     network = loaded.config.network
     assert network.availability_zones == ["eu-west-1a", "eu-west-1b", "eu-west-1c"]
     assert network.nat_gateways == "perAz"
@@ -33,14 +42,17 @@ def test_minimal_aws_stack_gets_three_zones_and_nat_per_zone() -> None:
     assert all(s.subnet_of(network.vpc_cidr) for s in subnets)
 
 
-def test_airgapped_profile_defaults_remove_egress() -> None:
+def test_airgapped_profile_defaults_remove_egress(tmp_path) -> None:
+    airgap = stack_document("airgap")["config"]
     config = {
         "aws:region": "us-east-1",
         "airlock:platform": "aws",
         "airlock:profile": "airgapped",
-        "airlock:images": {k: v for k, v in stack_document("airgap")["config"]["airlock:images"].items()},
+        "airlock:images": airgap["airlock:images"],
+        "airlock:gpuPools": airgap["airlock:gpuPools"],
+        "airlock:models": airgap["airlock:models"],
     }
-    loaded = _load(config)
+    loaded = _load(config, "test", tmp_path)
     assert loaded.config.network.nat_gateways == "none"
     assert loaded.config.network.public_subnet_cidrs == []
     assert loaded.config.egress_proxy.enabled is False

@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 
 import pytest
+import yaml
 
 from airlock.synth.run import synthesize as run_synth
 from support import synthesize_decrypted, PROJECT_DIR, STACKS, make_project, read_bundle, shipped, stack_document
@@ -74,31 +75,39 @@ def test_ingress_only_from_explicitly_labelled_namespaces() -> None:
     ]
 
 
-def test_agent_version_is_the_spec_hash_stamped_on_the_pods() -> None:
+def _runtime_version(spec_file: Path) -> str:
+    """What the runtime itself stamps on checkpoints, traces and audit records."""
+    from runtime.spec import agent_version
+
+    return agent_version(yaml.safe_load(spec_file.read_text()))
+
+
+def test_agent_version_is_the_runtimes_stamp_on_the_pods() -> None:
     bundle = shipped("prod")
-    version = hashlib.sha256((PROJECT_DIR / "agents" / "default.yaml").read_bytes()).hexdigest()
+    spec_file = PROJECT_DIR / "agents" / "prod.yaml"
+    version = _runtime_version(spec_file)
     assert bundle.outputs["agentVersion"] == version
     template = runtime(bundle)["spec"]["template"]["metadata"]
-    assert template["labels"]["airlock.dev/agent-version"] == version[:12]
-    assert template["annotations"]["airlock.dev/agent-version-sha256"] == version
-    spec_map = get(bundle, "ConfigMap", NS, f"agent-spec-{version[:12]}")
+    assert template["labels"]["airlock.dev/agent-version"] == version
+    assert env_of(pod_spec(runtime(bundle))["containers"][0])["AIRLOCK_AGENT_VERSION"] == version
+    spec_map = get(bundle, "ConfigMap", NS, f"agent-spec-{version}")
     assert spec_map["immutable"] is True
-    assert spec_map["data"]["agent.yaml"] == (PROJECT_DIR / "agents" / "default.yaml").read_text()
+    assert spec_map["data"]["agent.yaml"] == spec_file.read_text()
     volume = next(v for v in pod_spec(runtime(bundle))["volumes"] if v["name"] == "agent-spec")
     assert volume["configMap"]["name"] == spec_map["metadata"]["name"]
 
 
 def test_agent_version_changes_when_the_spec_changes(tmp_path: Path) -> None:
     project = make_project(tmp_path, {"onprem": stack_document("onprem")})
-    spec = project / "agents" / "default.yaml"
-    spec.write_text(spec.read_text().replace("maxSteps: 20", "maxSteps: 10"))
+    spec = project / "agents" / "onprem.yaml"
+    spec.write_text(spec.read_text().replace("maxSteps: 30", "maxSteps: 10"))
     bundle = read_bundle(run_synth(project, "onprem", tmp_path / "bundle").out_dir)
     before = shipped("onprem").outputs["agentVersion"]
     after = bundle.outputs["agentVersion"]
-    assert after != before and after == hashlib.sha256(spec.read_bytes()).hexdigest()
+    assert after != before and after == _runtime_version(spec)
     labels = runtime(bundle)["spec"]["template"]["metadata"]["labels"]
-    assert labels["airlock.dev/agent-version"] == after[:12]  # a new pod template: the pods roll
-    assert [m["metadata"]["name"] for m in in_namespace(bundle, NS, "ConfigMap")] == [f"agent-spec-{after[:12]}"]
+    assert labels["airlock.dev/agent-version"] == after  # a new pod template: the pods roll
+    assert [m["metadata"]["name"] for m in in_namespace(bundle, NS, "ConfigMap")] == [f"agent-spec-{after}"]
 
 
 def test_secrets_are_files_never_values(tmp_path: Path) -> None:

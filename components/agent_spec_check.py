@@ -1,0 +1,94 @@
+"""The agent spec the orchestrator deploys must run on this stack.
+
+Checked at config validation (so `airlock validate`, `airlock synth` and `pulumi up` all
+stop on it): the spec is valid for the stack's profile (the runtime's own validator, so
+the kit and the runtime can never disagree), every model route is a model this stack
+serves under the name it serves it, and every credential comes from the stack's secrets in
+a form the orchestrator Deployment provides (docs/agent-spec.md, "Deployed specs").
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Iterator
+
+from components.config import StackConfig
+from components.config_errors import ConfigIssue, key_path
+from components.naming import model_service_url
+
+# What the orchestrator Deployment puts in the runtime's environment for local routes.
+LOCAL_API_KEY_ENV = "VLLM_API_KEY"
+PLATFORM_SECRET_PREFIX = "airlock:"
+
+
+def served_routes(config: StackConfig) -> dict[str, tuple[str, str]]:
+    """base URL -> (model name the server answers to, "local" | "cloud")."""
+    routes = {model_service_url(m.name): (m.name, "local") for m in config.models}
+    routes.update({(c.base_url or "").rstrip("/"): (c.model, "cloud") for c in config.cloud_models})
+    return routes
+
+
+def agent_spec_issues(config: StackConfig, project_dir: Path) -> Iterator[ConfigIssue]:
+    from runtime.spec import SpecError, validate_spec_text
+
+    relative = config.orchestrator.agent_spec or ""
+    path = key_path("orchestrator", "agentSpec")
+    spec_file = project_dir / relative
+    if not spec_file.is_file():
+        yield ConfigIssue(
+            path,
+            relative,
+            f"no such file under the project directory ({project_dir}); the orchestrator runs this agent: start from "
+            "one in agents/ (docs/agent-spec.md) and route it to this stack's models",
+        )
+        return
+    try:
+        loaded = validate_spec_text(spec_file.read_text(), source=relative, base_dir=spec_file.parent, profile=config.profile)
+    except SpecError as error:
+        for problem in error.problems:
+            yield ConfigIssue(path, relative, f"is not a valid agent spec for this stack: {problem}")
+        return
+    spec = loaded.spec
+    served = served_routes(config)
+    cloud_secrets = {c.model: c.api_key_secret for c in config.cloud_models}
+    stack_secrets = {s.name for s in config.secrets}
+    spec_secrets = {s.name: s.source for s in spec.secrets}
+
+    for route_name, route in spec.routes().items():
+        where = f"{relative}: models.{route_name}"
+        url = route.base_url.rstrip("/")
+        if url not in served:
+            allowed = ", ".join(sorted(served)) or "none (the stack defines no models)"
+            yield ConfigIssue(path, relative, f"{where}.baseUrl {route.base_url!r} is not a model this stack serves; allowed: {allowed}")
+            continue
+        model, kind = served[url]
+        if route.model != model:
+            yield ConfigIssue(path, relative, f"{where}.model {route.model!r}: the server at {url} serves {model!r}")
+        if kind == "local" and route.api_key_env != LOCAL_API_KEY_ENV:
+            yield ConfigIssue(path, relative, f"{where}: local model servers require an API key; set apiKeyEnv: {LOCAL_API_KEY_ENV} (the orchestrator provides it)")
+        if kind == "cloud":
+            wanted = cloud_secrets.get(model)
+            source = spec_secrets.get(route.api_key_secret or "")
+            if wanted and source != f"{PLATFORM_SECRET_PREFIX}{wanted}":
+                yield ConfigIssue(
+                    path,
+                    relative,
+                    f"{where}: set apiKeySecret to a spec secret with from: \"{PLATFORM_SECRET_PREFIX}{wanted}\" "
+                    "(the stack's key for this model); environment variables are not provided for cloud keys",
+                )
+
+    for index, secret in enumerate(spec.secrets):
+        where = f"{relative}: secrets[{index}]"
+        if secret.source.startswith(PLATFORM_SECRET_PREFIX):
+            name = secret.source[len(PLATFORM_SECRET_PREFIX):]
+            if name not in stack_secrets:
+                allowed = ", ".join(sorted(stack_secrets)) or "none defined in airlock:secrets"
+                yield ConfigIssue(path, relative, f"{where}.from {secret.source!r}: no such stack secret; allowed: {allowed}")
+        else:
+            yield ConfigIssue(
+                path,
+                relative,
+                f"{where}.from {secret.source!r}: the orchestrator provides credentials only as "
+                f"{PLATFORM_SECRET_PREFIX}<name> from airlock:secrets (env: and file: sources would be missing in the pod)",
+                "warning",
+            )
