@@ -15,7 +15,6 @@ statement in it needs ``"Resource": "*"`` (every action used supports resource A
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 
 import pulumi

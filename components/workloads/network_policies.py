@@ -9,7 +9,7 @@ reviewable rule built here. Peers in other namespaces are selected by the immuta
 from __future__ import annotations
 
 import ipaddress
-from typing import Any, Iterable, Mapping, Optional, Sequence
+from typing import Any, Iterable, Mapping, Sequence
 
 import pulumi
 import pulumi_kubernetes as k8s

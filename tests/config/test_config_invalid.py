@@ -7,7 +7,6 @@ and say what is allowed. These run on the loader alone (no Pulumi), so they are 
 from __future__ import annotations
 
 import copy
-from pathlib import Path
 from typing import Any, Callable
 
 import pytest

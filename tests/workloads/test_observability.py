@@ -11,7 +11,7 @@ from airlock.synth.run import validate_stack
 from components.workloads.context import WorkloadContext
 from components.workloads.observability import exporter_egress, headers_config
 from support import PROJECT_DIR, make_project, shipped, stack_document, synthesize_decrypted
-from workload_manifests import egress_rules, env_of, get, ingress_rules, pod_spec, synth_variant
+from workload_manifests import egress_rules, env_of, get, ingress_rules, pod_spec
 
 NS = "airlock-telemetry"
 
