@@ -6,12 +6,11 @@ import json
 import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit
 
 import httpx
 
 from runtime.models.base import ModelCallError, ModelRequest, ModelResponse, RequestUsage, ToolCall
-from runtime.models.http import JsonHttpClient, RetryPolicy
+from runtime.models.http import RouteClient
 
 if TYPE_CHECKING:
     from runtime.spec import ModelRoute
@@ -96,7 +95,7 @@ def parse_anthropic_response(data: Mapping[str, Any], label: str) -> ModelRespon
     )
 
 
-class AnthropicMessagesClient:
+class AnthropicMessagesClient(RouteClient):
     provider_name = "anthropic"
 
     def __init__(
@@ -108,25 +107,12 @@ class AnthropicMessagesClient:
         sleep: Callable[[float], None] = time.sleep,
         transport: httpx.BaseTransport | None = None,
     ) -> None:
-        self.route_name = route_name
-        self.route = route
-        self.model = route.model
-        parts = urlsplit(route.base_url)
-        self.server_address = parts.hostname
-        self.server_port: int | None = parts.port or (443 if parts.scheme == "https" else 80)
-        headers = {"content-type": "application/json", "anthropic-version": ANTHROPIC_VERSION}
+        headers = {"anthropic-version": ANTHROPIC_VERSION}
         if api_key:
             headers["x-api-key"] = api_key
+        # Accept both https://api.anthropic.com and a base URL that already ends in /v1.
         path = "/messages" if route.base_url.endswith("/v1") else "/v1/messages"
-        self._http = JsonHttpClient(
-            url=route.base_url + path,
-            headers=headers,
-            timeout_seconds=route.timeout_seconds,
-            policy=RetryPolicy(max_retries=route.max_retries, backoff_seconds=route.retry_backoff_seconds),
-            label=f"model route {route_name!r} ({route.model})",
-            sleep=sleep,
-            transport=transport,
-        )
+        super().__init__(route_name, route, path=path, headers=headers, sleep=sleep, transport=transport)
 
     def complete(self, request: ModelRequest) -> ModelResponse:
         body: dict[str, Any] = {
@@ -143,6 +129,3 @@ class AnthropicMessagesClient:
             body["temperature"] = self.route.temperature
         data = self._http.post(body, deadline=request.deadline)
         return parse_anthropic_response(data, self._http.label)
-
-    def close(self) -> None:
-        self._http.close()

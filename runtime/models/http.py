@@ -14,11 +14,15 @@ import random
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 import httpx
 
 from runtime.models.base import DeadlineExceeded, ModelCallError
+
+if TYPE_CHECKING:
+    from runtime.spec import ModelRoute
 
 RETRYABLE_STATUS = frozenset({408, 409, 429, 500, 502, 503, 504, 529})
 
@@ -154,3 +158,39 @@ class JsonHttpClient:
                 )
             self._sleep(delay)
             attempt += 1
+
+
+class RouteClient:
+    """What every model client shares: the route, the server it talks to (for telemetry's
+    server.address/port), and one retrying JSON client for the provider's endpoint path."""
+
+    provider_name: str
+
+    def __init__(
+        self,
+        route_name: str,
+        route: "ModelRoute",
+        *,
+        path: str,
+        headers: Mapping[str, str],
+        sleep: Callable[[float], None],
+        transport: httpx.BaseTransport | None,
+    ) -> None:
+        self.route_name = route_name
+        self.route = route
+        self.model = route.model
+        parts = urlsplit(route.base_url)
+        self.server_address = parts.hostname
+        self.server_port: int | None = parts.port or (443 if parts.scheme == "https" else 80)
+        self._http = JsonHttpClient(
+            url=route.base_url + path,
+            headers={"content-type": "application/json", **headers},
+            timeout_seconds=route.timeout_seconds,
+            policy=RetryPolicy(max_retries=route.max_retries, backoff_seconds=route.retry_backoff_seconds),
+            label=f"model route {route_name!r} ({route.model})",
+            sleep=sleep,
+            transport=transport,
+        )
+
+    def close(self) -> None:
+        self._http.close()

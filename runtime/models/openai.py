@@ -6,12 +6,11 @@ import json
 import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit
 
 import httpx
 
 from runtime.models.base import ModelCallError, ModelRequest, ModelResponse, RequestUsage, ToolCall
-from runtime.models.http import JsonHttpClient, RetryPolicy
+from runtime.models.http import RouteClient
 
 if TYPE_CHECKING:
     from runtime.spec import ModelRoute
@@ -66,7 +65,7 @@ def parse_openai_response(data: Mapping[str, Any], label: str) -> ModelResponse:
     )
 
 
-class OpenAIChatClient:
+class OpenAIChatClient(RouteClient):
     def __init__(
         self,
         route_name: str,
@@ -76,27 +75,11 @@ class OpenAIChatClient:
         sleep: Callable[[float], None] = time.sleep,
         transport: httpx.BaseTransport | None = None,
     ) -> None:
-        self.route_name = route_name
-        self.route = route
-        self.model = route.model
-        parts = urlsplit(route.base_url)
-        self.server_address = parts.hostname
-        self.server_port: int | None = parts.port or (443 if parts.scheme == "https" else 80)
+        headers = {"authorization": f"Bearer {api_key}"} if api_key else {}
+        super().__init__(route_name, route, path="/chat/completions", headers=headers, sleep=sleep, transport=transport)
         # semconv: "openai" for OpenAI itself; self-hosted OpenAI-compatible servers report "vllm".
-        host = (parts.hostname or "").lower()
+        host = (self.server_address or "").lower()
         self.provider_name = "openai" if host == "openai.com" or host.endswith(".openai.com") else "vllm"
-        headers = {"content-type": "application/json"}
-        if api_key:
-            headers["authorization"] = f"Bearer {api_key}"
-        self._http = JsonHttpClient(
-            url=route.base_url + "/chat/completions",
-            headers=headers,
-            timeout_seconds=route.timeout_seconds,
-            policy=RetryPolicy(max_retries=route.max_retries, backoff_seconds=route.retry_backoff_seconds),
-            label=f"model route {route_name!r} ({route.model})",
-            sleep=sleep,
-            transport=transport,
-        )
 
     def complete(self, request: ModelRequest) -> ModelResponse:
         body: dict[str, Any] = {
@@ -116,6 +99,3 @@ class OpenAIChatClient:
             body["temperature"] = self.route.temperature
         data = self._http.post(body, deadline=request.deadline)
         return parse_openai_response(data, self._http.label)
-
-    def close(self) -> None:
-        self._http.close()
