@@ -39,7 +39,7 @@ def cli_errors(command: Callable[..., None]) -> Callable[..., None]:
 
     @functools.wraps(command)
     def run(*args: Any, **kwargs: Any) -> None:
-        from components.config_errors import ConfigError, StackNotFoundError
+        from components.config.errors import ConfigError, StackNotFoundError
 
         try:
             command(*args, **kwargs)

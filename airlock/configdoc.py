@@ -17,12 +17,12 @@ from pydantic import BaseModel, SecretStr
 from pydantic.fields import FieldInfo
 from pydantic_core import PydanticUndefined
 
-from components.config import StackConfig
+from components.config.schema import StackConfig
 
 HEADER = """# Stack configuration reference
 
 Every key a stack may set under the `airlock:` namespace in `stacks/Pulumi.<stack>.yaml`
-(generated from `components/config.py` by `python -m airlock.configdoc`; do not edit by hand).
+(generated from `components/config/schema.py` by `python -m airlock.configdoc`; do not edit by hand).
 
 Keys are camelCase. Unknown keys are errors, with a suggestion. "profile default" means the
 value comes from the stack's profile (see [profiles.md](profiles.md)); "catalog" means it is

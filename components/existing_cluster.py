@@ -7,8 +7,8 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_kubernetes as k8s
 
-from components.config_loader import LoadedConfig
-from components.contracts import ClusterAccess
+from components.config.loader import LoadedConfig
+from components.workloads.contracts import ClusterAccess
 
 
 @dataclass(frozen=True)

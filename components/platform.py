@@ -17,10 +17,10 @@ from typing import Optional
 
 import pulumi
 
-from components.config_loader import LoadedConfig
-from components.contracts import AwsServices, ClusterAccess
+from components.config.loader import LoadedConfig
+from components.workloads.contracts import AwsServices, ClusterAccess
 from components.existing_cluster import ExistingCluster, ExistingClusterArgs
-from components.naming import sandbox_namespace
+from components.config.naming import sandbox_namespace
 
 
 @dataclass(frozen=True)
@@ -63,8 +63,8 @@ class AgentPlatform(pulumi.ComponentResource):
         from components.aws.runtime_stores import RuntimeStores, RuntimeStoresArgs
         from components.aws.secret_store import SecretStore, SecretStoreArgs
         from components.aws.storage import default_storage_class
-        from components.images import resolve_image
-        from components.naming import ORCHESTRATOR_NAMESPACE, ORCHESTRATOR_SERVICE_ACCOUNT
+        from components.config.images import resolve_image
+        from components.config.naming import ORCHESTRATOR_NAMESPACE, ORCHESTRATOR_SERVICE_ACCOUNT
 
         config = loaded.config
         assert loaded.region is not None, "config rules require aws:region on aws"

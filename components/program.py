@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pulumi
 
-from components.config_errors import ConfigError
-from components.config_loader import LoadedConfig, from_pulumi_runtime, load
+from components.config.errors import ConfigError
+from components.config.loader import LoadedConfig, from_pulumi_runtime, load
 
 
 class InvalidStackConfig(pulumi.RunError):

@@ -29,7 +29,7 @@ SECRETS_DIR_ENV = "AIRLOCK_SECRETS_DIR"
 SECRET_ARNS_FILE_ENV = "AIRLOCK_SECRET_ARNS_FILE"
 SCHEME = "airlock"
 
-# The stack's secret names (components/config.py `Name`): lowercase letters, digits and
+# The stack's secret names (components/config/schema.py `Name`): lowercase letters, digits and
 # '-', starting with a letter, not ending with '-', at most 40 characters.
 NAME_PATTERN = r"^[a-z]([-a-z0-9]{0,38}[a-z0-9])?$"
 _NAME = re.compile(NAME_PATTERN)

@@ -154,7 +154,7 @@ def synthesize_decrypted(project_dir: Path, stack: str, document: dict[str, Any]
     from airlock.project import project_name
     from airlock.synth.bundle import build, write
     from airlock.synth.engine import run_program
-    from components.config_loader import FlatConfig, flatten, load
+    from components.config.loader import FlatConfig, flatten, load
 
     flat = flatten(document["config"])
     flat = FlatConfig(flat.values, frozenset(secret_keys))

@@ -24,7 +24,7 @@ from pulumi.runtime.sync_await import _sync_await
 
 from airlock.synth.fakes import fake_invoke, fake_resource
 from airlock.synth.props import SECRET_MASK, struct_to_plain
-from components.config_loader import FlatConfig
+from components.config.loader import FlatConfig
 
 
 @dataclass

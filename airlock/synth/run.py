@@ -8,8 +8,8 @@ from pathlib import Path
 from airlock.project import project_name
 from airlock.synth.bundle import Bundle, build, write
 from airlock.synth.engine import run_program
-from components.config_errors import ConfigError
-from components.config_loader import LoadedConfig, load, read_stack_file, stack_file
+from components.config.errors import ConfigError
+from components.config.loader import LoadedConfig, load, read_stack_file, stack_file
 from components.program import InvalidStackConfig
 
 # Offline, a kubernetes-platform stack has no region; fakes still need one for ARNs.

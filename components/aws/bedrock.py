@@ -17,7 +17,7 @@ import pulumi_aws as aws
 
 from components.aws.account import AwsAccount
 from components.aws.policy import allow, document
-from components.config import StackConfig
+from components.config.schema import StackConfig
 
 INVOKE_ACTIONS = ("bedrock:InvokeModel", "bedrock:InvokeModelWithResponseStream")
 INFERENCE_PROFILE = re.compile(r"^(us|us-gov|eu|apac|jp|au|ca|global)\.(?P<model>.+)$")

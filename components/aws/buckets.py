@@ -16,8 +16,8 @@ import pulumi
 import pulumi_aws as aws
 
 from components.aws.policy import Statement, deny, document
-from components.aws_tags import aws_tags
-from components.config_loader import LoadedConfig
+from components.aws.tags import aws_tags
+from components.config.loader import LoadedConfig
 
 
 @dataclass(frozen=True)

@@ -28,9 +28,9 @@ from components.aws.log_groups import encrypted_log_group
 from components.aws.names import IAM_ROLE_MAX, cluster_name, control_plane_log_group, scoped
 from components.aws.network import Network
 from components.aws.policy import allow, document, service_trust
-from components.aws_tags import aws_tags
-from components.config_loader import LoadedConfig
-from components.labels import ROLE_LABEL
+from components.aws.tags import aws_tags
+from components.config.loader import LoadedConfig
+from components.workloads.labels import ROLE_LABEL
 
 HTTPS = 443
 SYSTEM_NODE_GROUP = "system"

@@ -26,8 +26,8 @@ from typing import Sequence
 import pulumi
 import pulumi_kubernetes as k8s
 
-from components.labels import labels, selector
-from components.scheduling import GPU_TAINT_EFFECT, GPU_TAINT_KEY, POOL_LABEL
+from components.workloads.labels import labels, selector
+from components.workloads.scheduling import GPU_TAINT_EFFECT, GPU_TAINT_KEY, POOL_LABEL
 
 NAME = "nvidia-device-plugin"
 NAMESPACE = "kube-system"
@@ -37,7 +37,7 @@ DEVICE_PLUGIN_DIR = "/var/lib/kubelet/device-plugins"
 
 @dataclass(frozen=True)
 class NvidiaDevicePluginArgs:
-    # Pinned image reference (components.images.resolve_image).
+    # Pinned image reference (components.config.images.resolve_image).
     image: pulumi.Input[str]
     # Pools (airlock.dev/gpu-pool values) whose nodes need the plugin.
     pools: Sequence[str]

@@ -28,8 +28,8 @@ import pulumi_aws as aws
 from components.aws.account import AwsAccount
 from components.aws.endpoint_policies import endpoint_policy
 from components.aws.names import cluster_name
-from components.aws_tags import aws_tags
-from components.config_loader import LoadedConfig
+from components.aws.tags import aws_tags
+from components.config.loader import LoadedConfig
 
 HTTPS = 443
 

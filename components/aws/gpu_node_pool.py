@@ -2,7 +2,7 @@
 
 Nodes carry the taint ``nvidia.com/gpu=true:NoSchedule`` (nothing lands on a GPU node by
 accident) and the labels naming the pool and the GPU model. Both, and the tolerations
-and node selector workloads must use, come from ``components.scheduling``, so the pool
+and node selector workloads must use, come from ``components.workloads.scheduling``, so the pool
 and the model servers cannot drift apart; the pool exports them.
 """
 
@@ -16,10 +16,10 @@ import pulumi_aws as aws
 
 from components.aws.launch_template import launch_template_ref, node_launch_template
 from components.aws.names import cluster_name
-from components.aws_tags import aws_tags
-from components.config import GpuPoolConfig
-from components.config_loader import LoadedConfig
-from components.scheduling import PoolScheduling, pool_scheduling
+from components.aws.tags import aws_tags
+from components.config.schema import GpuPoolConfig
+from components.config.loader import LoadedConfig
+from components.workloads.scheduling import PoolScheduling, pool_scheduling
 
 # Kubernetes spells taint effects NoSchedule; the EKS API NO_SCHEDULE.
 EKS_TAINT_EFFECTS = {"NoSchedule": "NO_SCHEDULE", "NoExecute": "NO_EXECUTE", "PreferNoSchedule": "PREFER_NO_SCHEDULE"}

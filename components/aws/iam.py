@@ -16,9 +16,9 @@ import pulumi_aws as aws
 
 from components.aws.names import IAM_ROLE_MAX, scoped
 from components.aws.policy import irsa_trust
-from components.aws_tags import aws_tags
-from components.config_loader import LoadedConfig
-from components.naming import service_account_subject
+from components.aws.tags import aws_tags
+from components.config.loader import LoadedConfig
+from components.config.naming import service_account_subject
 
 
 @dataclass(frozen=True)

@@ -22,8 +22,8 @@ import pulumi_aws as aws
 from components.aws.account import AwsAccount
 from components.aws.names import kms_alias
 from components.aws.policy import Statement, allow, document
-from components.aws_tags import aws_tags
-from components.config_loader import LoadedConfig
+from components.aws.tags import aws_tags
+from components.config.loader import LoadedConfig
 
 KEY_ITSELF = "*"  # in a key policy, "*" is the key the policy is attached to
 

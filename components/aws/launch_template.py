@@ -12,8 +12,8 @@ from __future__ import annotations
 import pulumi
 import pulumi_aws as aws
 
-from components.aws_tags import aws_tags
-from components.config_loader import LoadedConfig
+from components.aws.tags import aws_tags
+from components.config.loader import LoadedConfig
 
 # Bottlerocket keeps the OS on a small root volume and images, containers and the model
 # cache on a second (data) volume; the AL2023 AMIs keep everything on the root volume.

@@ -11,8 +11,8 @@ import pulumi_aws as aws
 
 from components.aws.account import AwsAccount
 from components.aws.names import control_plane_log_group, flow_log_group
-from components.aws_tags import aws_tags
-from components.config_loader import LoadedConfig
+from components.aws.tags import aws_tags
+from components.config.loader import LoadedConfig
 
 
 def platform_log_groups(loaded: LoadedConfig) -> list[str]:

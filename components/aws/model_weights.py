@@ -16,9 +16,9 @@ import pulumi_aws as aws
 from components.aws.account import AwsAccount
 from components.aws.iam import IrsaRole, IrsaRoleArgs, ServiceAccountRef
 from components.aws.policy import Statement, allow, document
-from components.config import StackConfig
-from components.config_loader import LoadedConfig
-from components.naming import MODEL_SERVER_SERVICE_ACCOUNT, MODELS_NAMESPACE
+from components.config.schema import StackConfig
+from components.config.loader import LoadedConfig
+from components.config.naming import MODEL_SERVER_SERVICE_ACCOUNT, MODELS_NAMESPACE
 
 
 def weights_locations(config: StackConfig) -> dict[str, list[str]]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import re
 
-from components.config_loader import LoadedConfig
+from components.config.loader import LoadedConfig
 
 IAM_ROLE_MAX = 64
 SQS_MAX = 80

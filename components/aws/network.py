@@ -16,8 +16,8 @@ from components.aws.endpoints import VpcEndpoints, VpcEndpointsArgs
 from components.aws.log_groups import encrypted_log_group
 from components.aws.names import IAM_ROLE_MAX, flow_log_group, scoped
 from components.aws.policy import allow, document, service_trust
-from components.aws_tags import aws_tags
-from components.config_loader import LoadedConfig
+from components.aws.tags import aws_tags
+from components.config.loader import LoadedConfig
 
 # Seconds over which flow records are aggregated; 60 (not the default 600) so an
 # investigation sees connections within a minute.

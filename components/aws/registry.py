@@ -5,7 +5,7 @@ scanned, and images are encrypted with a customer-managed key. The runtime, the 
 executor and vLLM always get a repository; an airgapped stack gets one for every image
 (proxy, collector, device plugin too), so nothing is ever pulled from outside.
 ``repository_urls`` is keyed by ImagesConfig field name, which is what
-``components.images.resolve_image`` looks up.
+``components.config.images.resolve_image`` looks up.
 """
 
 from __future__ import annotations
@@ -19,9 +19,9 @@ import pulumi_aws as aws
 from components.aws.account import AwsAccount
 from components.aws.kms import EncryptionKey, EncryptionKeyArgs
 from components.aws.names import lowercase_scoped
-from components.aws_tags import aws_tags
-from components.config_loader import LoadedConfig
-from components.images import IMAGE_KEYS
+from components.aws.tags import aws_tags
+from components.config.loader import LoadedConfig
+from components.config.images import IMAGE_KEYS
 
 # Images Airlock builds or always mirrors; the rest only when nothing may come from outside.
 ALWAYS_MIRRORED = ("runtime", "sandbox_executor", "vllm")

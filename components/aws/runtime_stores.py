@@ -25,8 +25,8 @@ from components.aws.buckets import SecureBucket, SecureBucketArgs
 from components.aws.kms import EncryptionKey, EncryptionKeyArgs
 from components.aws.names import BUCKET_PREFIX_MAX, SQS_MAX, lowercase_scoped, scoped
 from components.aws.policy import Statement, allow, document
-from components.aws_tags import aws_tags
-from components.config_loader import LoadedConfig
+from components.aws.tags import aws_tags
+from components.config.loader import LoadedConfig
 
 PARTITION_KEY = "pk"
 SORT_KEY = "sk"

@@ -22,8 +22,8 @@ from components.aws.account import AwsAccount
 from components.aws.kms import EncryptionKey, EncryptionKeyArgs
 from components.aws.names import cluster_name
 from components.aws.policy import allow, document
-from components.aws_tags import aws_tags
-from components.config_loader import LoadedConfig
+from components.aws.tags import aws_tags
+from components.config.loader import LoadedConfig
 
 # Days a deleted secret can still be restored: long enough to notice a mistaken removal.
 RECOVERY_WINDOW_DAYS = 30

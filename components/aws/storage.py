@@ -11,7 +11,7 @@ from __future__ import annotations
 import pulumi
 import pulumi_kubernetes as k8s
 
-from components.labels import labels
+from components.workloads.labels import labels
 
 STORAGE_CLASS = "gp3-encrypted"
 EBS_CSI_PROVISIONER = "ebs.csi.aws.com"

@@ -8,10 +8,10 @@ from typing import Optional, Sequence
 
 import pulumi
 
-from components.config import StackConfig
-from components.config_loader import LoadedConfig
-from components.contracts import AwsServices
-from components.images import resolve_image
+from components.config.schema import StackConfig
+from components.config.loader import LoadedConfig
+from components.workloads.contracts import AwsServices
+from components.config.images import resolve_image
 from components.workloads.proxy_routes import ProxyClient, proxy_clients
 
 

@@ -14,8 +14,8 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_kubernetes as k8s
 
-from components.labels import labels
-from components.naming import EGRESS_NAMESPACE
+from components.workloads.labels import labels
+from components.config.naming import EGRESS_NAMESPACE
 from components.workloads.context import WorkloadContext
 from components.workloads.endpoints import PROXY_APP, proxy_pods
 from components.workloads.network_policies import (

@@ -6,14 +6,9 @@ both read them from here, a renamed port or label cannot silently open (or break
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Optional
-from urllib.parse import urlsplit
-
-from components.labels import ROLE_LABEL, selector
-from components.naming import EGRESS_NAMESPACE, TELEMETRY_NAMESPACE, sandbox_namespace
-
-CLUSTER_DOMAIN = "cluster.local"
+from components.workloads.labels import ROLE_LABEL, selector
+from components.config.endpoints import CLUSTER_DOMAIN
+from components.config.naming import EGRESS_NAMESPACE, TELEMETRY_NAMESPACE, sandbox_namespace
 
 ORCHESTRATOR_APP = "orchestrator"
 ORCHESTRATOR_PORT = 8080  # runtime HTTP API, /healthz, /readyz and /metrics
@@ -70,44 +65,3 @@ def proxy_url(port: int) -> str:
 
 # In-cluster names that must never go through the egress proxy.
 NO_PROXY = ("localhost", "127.0.0.1", ".svc", f".svc.{CLUSTER_DOMAIN}", f".{CLUSTER_DOMAIN}")
-
-@dataclass(frozen=True)
-class Endpoint:
-    """A host:port some workload connects to, and where it lives."""
-
-    host: str
-    port: int
-    scheme: str  # 'https', 'http' or 'grpc' (a bare host:port, TLS unless told otherwise)
-    # The namespace of an in-cluster Service (<svc>.<ns>.svc[.cluster.local]); None outside.
-    namespace: Optional[str]
-
-    @property
-    def in_cluster(self) -> bool:
-        return self.namespace is not None
-
-
-def parse_endpoint(text: str) -> Endpoint:
-    """``https://otlp.example.com:4318``, ``http://tempo.tracing.svc:4318`` or ``collector.corp:4317``.
-    Raises ValueError for anything else (config rules turn that into a keyed message)."""
-    if "://" not in text:
-        host, _, port = text.rpartition(":")
-        if not host or not port.isdigit():
-            raise ValueError(f"{text!r} is neither a URL nor host:port")
-        number = int(port)
-    else:
-        parts = urlsplit(text)
-        host = parts.hostname or ""
-        number = parts.port or (443 if parts.scheme == "https" else 80)  # .port raises ValueError when out of range
-        if not host or parts.scheme not in ("http", "https"):
-            raise ValueError(f"{text!r} is not an http:// or https:// URL")
-    if not 0 < number < 65536:
-        raise ValueError(f"{text!r}: port {number} is out of range")
-    scheme = "grpc" if "://" not in text else urlsplit(text).scheme
-    return Endpoint(host.lower(), number, scheme, _service_namespace(host))
-
-
-def _service_namespace(host: str) -> Optional[str]:
-    labels = host.lower().split(".")
-    if len(labels) >= 3 and (labels[2:] == ["svc"] or labels[2:] == ["svc", *CLUSTER_DOMAIN.split(".")]):
-        return labels[1]
-    return None

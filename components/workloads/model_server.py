@@ -15,23 +15,23 @@ import pulumi
 import pulumi_kubernetes as k8s
 import pulumi_random as random
 
-from components.config import ModelConfig
-from components.labels import labels, selector
-from components.naming import (
+from components.config.schema import ModelConfig
+from components.workloads.labels import labels, selector
+from components.config.naming import (
     EGRESS_NAMESPACE,
     MODEL_SERVER_SERVICE_ACCOUNT,
     MODELS_NAMESPACE,
     ORCHESTRATOR_NAMESPACE,
     model_service_url,
 )
-from components.scheduling import pool_scheduling
+from components.workloads.scheduling import pool_scheduling
 from components.workloads import vllm
 from components.workloads.context import WorkloadContext
+from components.config.endpoints import parse_endpoint
 from components.workloads.endpoints import (
     VLLM_PORT,
     model_server_pods,
     orchestrator_pods,
-    parse_endpoint,
     proxy_pods,
 )
 from components.workloads.network_policies import dns_egress_rule, namespace_peer, policy_spec, tcp, with_aws_endpoints

@@ -14,9 +14,9 @@ from typing import Any, Iterable, Mapping, Sequence
 import pulumi
 import pulumi_kubernetes as k8s
 
-from components.config import ClusterDnsConfig
-from components.config_rules import FORBIDDEN_EGRESS, PRIVATE_RANGES
-from components.labels import Role
+from components.config.schema import ClusterDnsConfig
+from components.config.addresses import FORBIDDEN_EGRESS, PRIVATE_RANGES
+from components.workloads.labels import Role
 from components.workloads.pod_security import Spec, metadata
 
 NAMESPACE_NAME_LABEL = "kubernetes.io/metadata.name"

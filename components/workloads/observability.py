@@ -18,10 +18,11 @@ import pulumi
 import pulumi_kubernetes as k8s
 import yaml
 
-from components.labels import labels
-from components.config_rules import PRIVATE_RANGES
-from components.naming import EGRESS_NAMESPACE, ORCHESTRATOR_NAMESPACE, TELEMETRY_NAMESPACE
+from components.workloads.labels import labels
+from components.config.addresses import PRIVATE_RANGES
+from components.config.naming import EGRESS_NAMESPACE, ORCHESTRATOR_NAMESPACE, TELEMETRY_NAMESPACE
 from components.workloads.context import WorkloadContext
+from components.config.endpoints import parse_endpoint
 from components.workloads.endpoints import (
     COLLECTOR_APP,
     COLLECTOR_HEALTH_PORT,
@@ -31,7 +32,6 @@ from components.workloads.endpoints import (
     collector_otlp_http_url,
     collector_pods,
     orchestrator_pods,
-    parse_endpoint,
     proxy_pods,
     proxy_url,
 )

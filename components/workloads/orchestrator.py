@@ -17,9 +17,9 @@ from typing import Optional
 import pulumi
 import pulumi_kubernetes as k8s
 
-from components.config import StackConfig
-from components.labels import labels
-from components.naming import (
+from components.config.schema import StackConfig
+from components.workloads.labels import labels
+from components.config.naming import (
     EGRESS_NAMESPACE,
     MODELS_NAMESPACE,
     ORCHESTRATOR_NAMESPACE,

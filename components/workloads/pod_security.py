@@ -15,7 +15,7 @@ from typing import Any, Mapping, Optional, Sequence
 
 import pulumi
 
-from components.labels import Role, labels
+from components.workloads.labels import Role, labels
 
 Spec = dict[str, Any]
 

@@ -14,10 +14,11 @@ from dataclasses import dataclass
 from typing import Mapping, Optional
 from urllib.parse import urlsplit
 
-from components.config import StackConfig
-from components.naming import MODELS_NAMESPACE, ORCHESTRATOR_NAMESPACE, TELEMETRY_NAMESPACE, sandbox_namespace
-from components.profiles import PROFILES
-from components.workloads.endpoints import collector_pods, model_server_pods, orchestrator_pods, parse_endpoint
+from components.config.schema import StackConfig
+from components.config.naming import MODELS_NAMESPACE, ORCHESTRATOR_NAMESPACE, TELEMETRY_NAMESPACE, sandbox_namespace
+from components.config.defaults import PROFILES
+from components.config.endpoints import parse_endpoint
+from components.workloads.endpoints import collector_pods, model_server_pods, orchestrator_pods
 
 ORCHESTRATOR_PROXY_PORT = 3128
 MODELS_PROXY_PORT = 3129

@@ -15,9 +15,9 @@ from typing import Optional
 import pulumi
 import pulumi_kubernetes as k8s
 
-from components.config import SandboxConfig
-from components.labels import labels
-from components.naming import EGRESS_NAMESPACE, ORCHESTRATOR_NAMESPACE, sandbox_namespace
+from components.config.schema import SandboxConfig
+from components.workloads.labels import labels
+from components.config.naming import EGRESS_NAMESPACE, ORCHESTRATOR_NAMESPACE, sandbox_namespace
 from components.workloads.context import WorkloadContext
 from components.workloads.endpoints import (
     EXECUTOR_APP,

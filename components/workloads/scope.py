@@ -13,8 +13,8 @@ from typing import Mapping, Optional, Sequence
 import pulumi
 import pulumi_kubernetes as k8s
 
-from components.labels import Role
-from components.namespace import PodSecurityLevel, airlock_namespace
+from components.workloads.labels import Role
+from components.workloads.namespace import PodSecurityLevel, airlock_namespace
 from components.workloads.network_policies import default_deny_spec, network_policy
 from components.workloads.pod_security import Spec, disruption_budget_spec, metadata
 

@@ -12,8 +12,8 @@ import math
 from dataclasses import dataclass
 from typing import Optional
 
-from components.config import ModelConfig, StackConfig
-from components.profiles import PROFILES, weight_gib
+from components.config.schema import ModelConfig, StackConfig
+from components.config.defaults import PROFILES, weight_gib
 from components.workloads.endpoints import NO_PROXY, VLLM_PORT, proxy_url
 from components.workloads.pod_security import Resources, Spec, empty_dir, env_from_secret, env_value, http_get, mount
 from components.workloads.proxy_routes import ProxyClient

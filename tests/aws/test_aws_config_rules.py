@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from components.config_errors import ConfigError
-from components.config_loader import LoadedConfig, load, read_stack_file
+from components.config.errors import ConfigError
+from components.config.loader import LoadedConfig, load, read_stack_file
 from support import make_project, set_key, stack_document
 
 

@@ -9,7 +9,7 @@ import pytest
 
 from airlock.synth.engine import run_program
 from aws_bundle import AWS_STACKS, as_list, role_named, role_policies, trust_subjects
-from components.config_loader import FlatConfig, read_stack_file
+from components.config.loader import FlatConfig, read_stack_file
 from support import make_project, shipped, stack_document
 
 

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from components.config_errors import ConfigError
-from components.config_loader import flatten, load
+from components.config.errors import ConfigError
+from components.config.loader import flatten, load
 from support import PROJECT_DIR, STACKS, make_project, stack_document
 
 

@@ -11,8 +11,8 @@ from typing import Any, Callable
 
 import pytest
 
-from components.config_errors import ConfigError
-from components.config_loader import flatten, load
+from components.config.errors import ConfigError
+from components.config.loader import flatten, load
 from support import PROJECT_DIR, stack_document
 
 Edit = Callable[[dict[str, Any]], None]

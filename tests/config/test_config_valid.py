@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from components.config_loader import flatten, load
+from components.config.loader import flatten, load
 from support import PROJECT_DIR, STACKS, make_project, stack_document
 
 

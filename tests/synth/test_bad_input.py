@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 import airlock.synth.engine as engine
-from components.config_loader import flatten
+from components.config.loader import flatten
 from components.program import InvalidStackConfig
 from support import make_project, run_cli, set_key, stack_document
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from airlock.synth.manifests import Manifest, validate
-from components.images import ImageRef
+from components.config.images import ImageRef
 from support import STACKS, shipped, stack_document
 from workload_manifests import ROLE, containers, in_namespace, kinds, manifests, pod_spec, workloads
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from components.scheduling import GPU_TAINT_EFFECT, GPU_TAINT_KEY
+from components.workloads.scheduling import GPU_TAINT_EFFECT, GPU_TAINT_KEY
 from support import shipped, stack_document
 from workload_manifests import env_of, get, in_namespace, kinds, pod_spec, synth_variant
 

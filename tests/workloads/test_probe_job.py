@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from airlock.synth.manifests import Manifest, validate
-from components.images import ImageRef
+from components.config.images import ImageRef
 from support import PROJECT_DIR, shipped
 from workload_manifests import get, in_namespace, load_yaml
 
@@ -53,7 +53,7 @@ def test_probe_job_is_admitted_by_pod_security_quota_and_limit_range() -> None:
     assert context["seccompProfile"] == {"type": "RuntimeDefault"}
     (limit_range,) = in_namespace(bundle, namespace, "LimitRange")
     maximum = next(item for item in limit_range["spec"]["limits"] if item["type"] == "Container")["max"]
-    from components.quantities import parse_quantity
+    from components.config.quantities import parse_quantity
 
     for resource, limit in container["resources"]["limits"].items():
         assert parse_quantity(limit) <= parse_quantity(maximum[resource]), resource

@@ -12,8 +12,8 @@ from typing import Any, Callable
 
 import pytest
 
-from components.config_errors import ConfigError, ConfigIssue
-from components.config_loader import load, read_stack_file
+from components.config.errors import ConfigError, ConfigIssue
+from components.config.loader import load, read_stack_file
 from support import make_project, run_cli, stack_document
 
 

@@ -1,7 +1,7 @@
 """Profile and catalog defaults: what ``None`` in the schema resolves to.
 
 A profile is one switch that sets the whole posture (see docs/profiles.md). A stack may
-override any default; ``components.config_rules`` then rejects overrides that break the
+override any default; ``components.config.rules`` then rejects overrides that break the
 profile's promise. Defaults are applied in place, once, before the rules run.
 """
 
@@ -12,9 +12,9 @@ import math
 from dataclasses import dataclass
 from decimal import Decimal
 
-from components.catalog import GPU_INSTANCES, MODEL_ARCHITECTURES, WEIGHT_BYTES
-from components.quantities import parse_quantity
-from components.config import (
+from components.config.catalog import GPU_INSTANCES, MODEL_ARCHITECTURES, WEIGHT_BYTES
+from components.config.quantities import parse_quantity
+from components.config.schema import (
     ModelArchitectureConfig,
     ModelConfig,
     NetworkConfig,

@@ -9,8 +9,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from components.catalog import GIB, KV_BYTES, RUNTIME_OVERHEAD_GIB_PER_GPU, WEIGHT_BYTES
-from components.config import GpuPoolConfig, ModelConfig
+from components.config.catalog import (
+    GIB,
+    KV_BYTES,
+    RUNTIME_OVERHEAD_GIB_PER_GPU,
+    WEIGHT_BYTES,
+)
+from components.config.schema import GpuPoolConfig, ModelConfig
 
 
 @dataclass(frozen=True)

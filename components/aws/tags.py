@@ -6,7 +6,7 @@ they are visible in ``airlock synth`` bundles (the mock monitor runs no provider
 
 from __future__ import annotations
 
-from components.config_loader import LoadedConfig
+from components.config.loader import LoadedConfig
 
 
 def aws_tags(loaded: LoadedConfig, name: str, **extra: str) -> dict[str, str]:

@@ -22,8 +22,8 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, SecretStr, ValidationError
 
-from components.config import StackConfig
-from components.config_errors import (
+from components.config.defaults import apply_defaults
+from components.config.errors import (
     NAMESPACE,
     SECRET_MASK,
     ConfigError,
@@ -31,8 +31,8 @@ from components.config_errors import (
     StackNotFoundError,
     key_path,
 )
-from components.config_rules import RuleContext, check
-from components.profiles import apply_defaults
+from components.config.rules import RuleContext, check
+from components.config.schema import StackConfig
 
 # Namespaces Airlock reads or knows to leave alone.
 FOREIGN_NAMESPACES = {"aws", "kubernetes", "pulumi"}

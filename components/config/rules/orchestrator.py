@@ -12,9 +12,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Iterator
 
-from components.config import StackConfig
-from components.config_errors import ConfigIssue, key_path
-from components.naming import model_service_url
+from components.config.errors import ConfigIssue, key_path
+from components.config.naming import model_service_url
+from components.config.rules.context import RuleContext
+from components.config.schema import StackConfig
 
 # What the orchestrator Deployment puts in the runtime's environment for local routes.
 LOCAL_API_KEY_ENV = "VLLM_API_KEY"
@@ -92,3 +93,8 @@ def agent_spec_issues(config: StackConfig, project_dir: Path) -> Iterator[Config
                 f"{PLATFORM_SECRET_PREFIX}<name> from airlock:secrets (env: and file: sources would be missing in the pod)",
                 "warning",
             )
+
+
+def orchestrator(config: StackConfig, ctx: RuleContext) -> Iterator[ConfigIssue]:
+    """The rule: the deployed agent spec runs on this stack (run last, see ``check``)."""
+    yield from agent_spec_issues(config, ctx.project_dir)

@@ -7,7 +7,7 @@ from typing import Literal
 import pulumi
 import pulumi_kubernetes as k8s
 
-from components.labels import Role, labels
+from components.workloads.labels import Role, labels
 
 PodSecurityLevel = Literal["restricted", "baseline", "privileged"]
 

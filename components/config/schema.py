@@ -1,12 +1,12 @@
 """The stack config schema: every key a stack may set under the ``airlock:`` namespace.
 
 This module only describes shapes, types, ranges and per-field defaults. Three phases
-turn a stack file into a validated :class:`StackConfig` (see ``components.config_loader``):
+turn a stack file into a validated :class:`StackConfig` (see ``components.config.loader``):
 
 1. shapes and types (this module, pydantic; unknown keys are errors with a suggestion);
-2. profile and catalog defaults (``components.profiles``): a ``None`` here means
+2. profile and catalog defaults (``components.config.defaults``): a ``None`` here means
    "whatever the profile says", so one switch changes the whole posture;
-3. cross-field rules (``components.config_rules``) that keep each profile's promise.
+3. cross-field rules (``components.config.rules``) that keep each profile's promise.
 
 Keys are camelCase, like Pulumi's own (``airlock:gpuPools[0].gpusPerNode``).
 """
@@ -27,7 +27,7 @@ from pydantic import (
 )
 from pydantic.alias_generators import to_camel
 
-from components.images import ImageRef
+from components.config.images import ImageRef
 
 Platform = Literal["aws", "kubernetes"]
 Profile = Literal["cloud", "hybrid", "airgapped"]
