@@ -21,7 +21,7 @@ from components.aws.kms import EncryptionKey, EncryptionKeyArgs
 from components.aws.names import lowercase_scoped
 from components.aws.tags import aws_tags
 from components.config.loader import LoadedConfig
-from components.config.images import IMAGE_KEYS
+from components.config.schema import IMAGE_KEYS
 
 # Images Airlock builds or always mirrors; the rest only when nothing may come from outside.
 ALWAYS_MIRRORED = ("runtime", "sandbox_executor", "vllm")

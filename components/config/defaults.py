@@ -12,7 +12,7 @@ import math
 from dataclasses import dataclass
 from decimal import Decimal
 
-from components.config.catalog import GPU_INSTANCES, MODEL_ARCHITECTURES, WEIGHT_BYTES
+from components.config.catalog import GPU_INSTANCES, MODEL_ARCHITECTURES
 from components.config.quantities import parse_quantity
 from components.config.schema import (
     ModelArchitectureConfig,
@@ -21,6 +21,7 @@ from components.config.schema import (
     StackConfig,
     SystemPoolConfig,
 )
+from components.config.sizing import weight_gib
 
 
 @dataclass(frozen=True)
@@ -63,10 +64,6 @@ def default_subnets(
     public_prefix = min(vpc.prefixlen + 8, 28)
     public = list(blocks[-1].subnets(new_prefix=max(public_prefix, blocks[-1].prefixlen)))[:zones]
     return private, public
-
-
-def weight_gib(parameters_billions: float, quantization: str) -> float:
-    return parameters_billions * 1e9 * WEIGHT_BYTES[quantization] / 1024**3
 
 
 def apply_defaults(config: StackConfig, stack: str, region: str | None) -> None:

@@ -13,6 +13,8 @@ from typing import TYPE_CHECKING, Mapping
 if TYPE_CHECKING:
     from pulumi import Input
 
+    from components.config.schema import ImagesConfig
+
 _COMPONENT = r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*"
 _REFERENCE = re.compile(
     rf"^(?P<name>{_COMPONENT}(?:/{_COMPONENT})*)"
@@ -79,12 +81,8 @@ def registry_host(prefix: str) -> str:
     return prefix.split("/", 1)[0]
 
 
-# Image keys as they appear under airlock:images.
-IMAGE_KEYS = ("runtime", "sandbox_executor", "vllm", "egress_proxy", "otel_collector", "nvidia_device_plugin")
-
-
-def resolve_image(images, key: str, registry_urls: Mapping[str, "Input[str]"] | None = None) -> "Input[str]":
-    """The reference a pod spec uses for image ``key`` (a field of ImagesConfig).
+def resolve_image(images: ImagesConfig, key: str, registry_urls: Mapping[str, "Input[str]"] | None = None) -> "Input[str]":
+    """The reference a pod spec uses for image ``key`` (one of ``IMAGE_KEYS``).
 
     Precedence: an explicit mirror (``images.mirror``) wins; otherwise a repository this
     stack created (ECR on aws, passed as ``registry_urls[key]``, e.g.

@@ -26,6 +26,7 @@ from pydantic import (
     StringConstraints,
 )
 from pydantic.alias_generators import to_camel
+from pydantic.fields import FieldInfo
 
 from components.config.images import ImageRef
 
@@ -517,6 +518,16 @@ class ImagesConfig(ConfigModel):
         "nvidia/k8s-device-plugin:v0.17.0@sha256:7089559ce6153018806857f5049085bae15b3bf6f1c8bd19d8b12f707d087dea",
         description="NVIDIA device plugin DaemonSet.",
     )
+
+
+def _is_image_field(field: FieldInfo) -> bool:
+    return any(isinstance(meta, AfterValidator) and meta.func is _image for meta in field.metadata)
+
+
+# The image fields of ImagesConfig (every ImageString; not the mirror), in declaration order.
+# The pinning rule and the per-image registries iterate this, so a new image field can
+# skip neither.
+IMAGE_KEYS: tuple[str, ...] = tuple(name for name, field in ImagesConfig.model_fields.items() if _is_image_field(field))
 
 
 # --------------------------------------------------------------------------- the stack

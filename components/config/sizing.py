@@ -18,6 +18,22 @@ from components.config.catalog import (
 from components.config.schema import GpuPoolConfig, ModelConfig
 
 
+def weight_gib(parameters_billions: float, quantization: str) -> float:
+    """GiB of weights of a model this size under ``quantization`` (the cache, fit and start-up sizes)."""
+    return parameters_billions * 1e9 * WEIGHT_BYTES[quantization] / GIB
+
+
+def most_replicas(model: ModelConfig) -> int:
+    """Replicas a model may run at once: autoscaling.maxReplicas when it autoscales, else replicas.
+
+    Each of them needs its GPUs, and more than one needs a shared (ReadWriteMany) cache.
+    """
+    if not model.autoscaling.enabled:
+        return model.replicas
+    assert model.autoscaling.max_replicas is not None, "the defaults fill maxReplicas with replicas"
+    return model.autoscaling.max_replicas
+
+
 @dataclass(frozen=True)
 class ReplicaMemory:
     weights_gib: float
@@ -46,7 +62,7 @@ def replica_memory(model: ModelConfig, pool: GpuPoolConfig) -> ReplicaMemory:
     assert arch is not None and pool.gpu_memory_gib is not None
     tp = model.tensor_parallel_size
     return ReplicaMemory(
-        weights_gib=arch.parameters_billions * 1e9 * WEIGHT_BYTES[model.quantization] / GIB,
+        weights_gib=weight_gib(arch.parameters_billions, model.quantization),
         kv_cache_gib=model.max_model_len * model.max_num_seqs * kv_bytes_per_token(model) / GIB,
         overhead_gib=RUNTIME_OVERHEAD_GIB_PER_GPU * tp,
         available_gib=tp * pool.gpu_memory_gib * model.gpu_memory_utilization,

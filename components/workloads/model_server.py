@@ -24,6 +24,7 @@ from components.config.naming import (
     ORCHESTRATOR_NAMESPACE,
     model_service_url,
 )
+from components.config.sizing import most_replicas
 from components.workloads.scheduling import pool_scheduling
 from components.workloads import vllm
 from components.workloads.context import WorkloadContext
@@ -238,7 +239,7 @@ class ModelServer(pulumi.ComponentResource):
         self.register_outputs({"serviceUrl": model_service_url(model.name), "deployment": self.deployment.metadata.name})
 
     def _cache_claim(self, name: str, model: ModelConfig, scope: NamespaceScope) -> k8s.core.v1.PersistentVolumeClaim:
-        most = (model.autoscaling.max_replicas or model.replicas) if model.autoscaling.enabled else model.replicas
+        most = most_replicas(model)
         spec: Spec = {
             # Shared by every replica; more than one needs a ReadWriteMany class (a config rule warns).
             "accessModes": ["ReadWriteMany" if most > 1 else "ReadWriteOnce"],
@@ -256,7 +257,7 @@ def scaled_object_spec(model: ModelConfig) -> Spec:
     return {
         "scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": model.name},
         "minReplicaCount": model.replicas,
-        "maxReplicaCount": autoscaling.max_replicas or model.replicas,
+        "maxReplicaCount": most_replicas(model),
         "pollingInterval": autoscaling.polling_interval_seconds,
         "cooldownPeriod": autoscaling.cooldown_seconds,
         "triggers": [

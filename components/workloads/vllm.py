@@ -12,16 +12,14 @@ import math
 from dataclasses import dataclass
 from typing import Optional
 
-from components.config.schema import ModelConfig, StackConfig
-from components.config.defaults import PROFILES, weight_gib
+from components.config.schema import MODEL_CACHE_MOUNT, ModelConfig, StackConfig
+from components.config.defaults import PROFILES
+from components.config.sizing import weight_gib
 from components.workloads.endpoints import NO_PROXY, VLLM_PORT, proxy_url
 from components.workloads.pod_security import Resources, Spec, empty_dir, env_from_secret, env_value, http_get, mount
 from components.workloads.proxy_routes import ProxyClient
 
-# The cache volume's mount point. Pre-staged weights (weightsSource 'pvc') live under it,
-# so their weightsUri must start with it (a config rule checks that).
-MODEL_CACHE_PATH = "/models"
-HF_HOME = f"{MODEL_CACHE_PATH}/huggingface"
+HF_HOME = f"{MODEL_CACHE_MOUNT}/huggingface"
 API_KEY_SECRET = "vllm-api-key"
 API_KEY_KEY = "api-key"
 HF_TOKEN_ENTRY = "hf-token"  # the airlock:secrets entry holding a Hugging Face token
@@ -164,7 +162,7 @@ def environment(config: StackConfig, model: ModelConfig, proxy: Optional[ProxyCl
 
 def volumes_and_mounts(config: StackConfig, model: ModelConfig, cache: CacheVolume) -> tuple[list[Spec], list[Spec]]:
     volumes = [cache.volume, empty_dir("shm", f"{shm_gib(model)}Gi", memory=True), empty_dir("tmp", f"{TMP_GIB}Gi")]
-    mounts = [mount("cache", MODEL_CACHE_PATH, read_only=cache.read_only), mount("shm", "/dev/shm"), mount("tmp", "/tmp")]
+    mounts = [mount("cache", MODEL_CACHE_MOUNT, read_only=cache.read_only), mount("shm", "/dev/shm"), mount("tmp", "/tmp")]
     if hf_token_applies(config, model):
         # optional: the stack may leave the value to be filled out of band (docs/workloads.md).
         volumes.append({"name": "hf-token", "secret": {"secretName": HF_TOKEN_SECRET, "defaultMode": 0o440, "optional": True}})

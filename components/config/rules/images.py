@@ -7,19 +7,16 @@ from typing import Iterator
 from components.config.errors import ConfigIssue, key_path
 from components.config.images import ImageRef, registry_host
 from components.config.rules.context import RuleContext
-from components.config.schema import StackConfig
-
-IMAGE_FIELDS = ("runtime", "sandboxExecutor", "vllm", "egressProxy", "otelCollector", "nvidiaDevicePlugin")
+from components.config.schema import IMAGE_KEYS, StackConfig, config_key
 
 
 def images_pinned(config: StackConfig, ctx: RuleContext) -> Iterator[ConfigIssue]:
     images = config.images
     mirror_host = registry_host(images.mirror) if images.mirror else None
-    for key in IMAGE_FIELDS:
-        field = _snake(key)
+    for field in IMAGE_KEYS:
         text = getattr(images, field)
         ref = ImageRef.parse(text)
-        path = key_path("images", key)
+        path = key_path("images", config_key(field))
         if ref.tag == "latest" and not ref.digest:
             yield ConfigIssue(path, text, "'latest' floats; pin a version tag, or a digest (@sha256:...)")
         elif ref.tag is None and ref.digest is None:
@@ -31,6 +28,3 @@ def images_pinned(config: StackConfig, ctx: RuleContext) -> Iterator[ConfigIssue
                 allowed = f"'{images.mirror}/...' or a reference without a registry" if images.mirror else "a reference without a registry (it is pulled from this stack's ECR)"
                 yield ConfigIssue(path, text, f"registry '{ref.registry}' is outside the stack's mirror; allowed: {allowed}")
 
-
-def _snake(camel: str) -> str:
-    return "".join(f"_{c.lower()}" if c.isupper() else c for c in camel)

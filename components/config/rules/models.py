@@ -10,7 +10,7 @@ from components.config.endpoints import parse_endpoint_or_none
 from components.config.errors import ConfigIssue, key_path
 from components.config.rules.context import RuleContext
 from components.config.schema import MODEL_CACHE_MOUNT, StackConfig
-from components.config.sizing import replica_memory
+from components.config.sizing import most_replicas, replica_memory
 
 
 def models_fit(config: StackConfig, ctx: RuleContext) -> Iterator[ConfigIssue]:
@@ -52,8 +52,7 @@ def models_fit(config: StackConfig, ctx: RuleContext) -> Iterator[ConfigIssue]:
                 "maxNumSeqs, quantize, or raise tensorParallelSize",
             )
         # An autoscaled model may grow to maxReplicas; every one of them needs its GPUs.
-        replicas = model.autoscaling.max_replicas or model.replicas if model.autoscaling.enabled else model.replicas
-        gpus_claimed[pool.name] += tp * replicas
+        gpus_claimed[pool.name] += tp * most_replicas(model)
         yield from _weights_location(i, model)
     for name, claimed in gpus_claimed.items():
         pool = pools[name]
@@ -134,7 +133,7 @@ def model_serving(config: StackConfig, ctx: RuleContext) -> Iterator[ConfigIssue
                 "scrapes only from the namespace this URL names, so KEDA would see no vllm:num_requests_waiting",
                 "warning",
             )
-        most = autoscaling.max_replicas or model.replicas if autoscaling.enabled else model.replicas
+        most = most_replicas(model)
         cache = model.cache
         if cache.type == "pvc" and not cache.existing_claim and most > 1 and cache.storage_class is None:
             yield ConfigIssue(
