@@ -19,7 +19,6 @@ from __future__ import annotations
 import enum
 import os
 import re
-from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -32,6 +31,7 @@ from pydantic.alias_generators import to_camel
 from runtime import hosts, platform_secrets
 from runtime.canonical import canonical_json, sha256_hex
 from runtime.errors import BadInput
+from runtime.field_errors import FieldError, field_errors, format_path
 
 PROFILES = ("cloud", "hybrid", "airgapped")
 PROFILE_ENV = "AIRLOCK_PROFILE"
@@ -298,74 +298,23 @@ class SpecError(BadInput):
         super().__init__(text)
 
 
-def format_path(loc: tuple[Any, ...]) -> str:
-    out = ""
-    for part in loc:
-        if isinstance(part, int):
-            out += f"[{part}]"
-        else:
-            out += ("." if out else "") + str(part)
-    return out
-
-
 def _short(value: Any) -> str:
     text = repr(value)
     return text if len(text) <= 80 else text[:77] + "..."
 
 
-def _model_at(loc: tuple[Any, ...]) -> type[BaseModel] | None:
-    """The pydantic model class found at a key path of the spec (for 'allowed keys')."""
-    model: type[BaseModel] | None = AgentSpec
-    for part in loc:
-        if model is None:
-            return None
-        if isinstance(part, int):
-            continue
-        field = next((f for n, f in model.model_fields.items() if (f.alias or n) == part), None)
-        if field is None:
-            return None
-        model = _inner_model(field.annotation)
-    return model
-
-
-def _inner_model(annotation: Any) -> type[BaseModel] | None:
-    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-        return annotation
-    for arg in getattr(annotation, "__args__", ()) or ():
-        found = _inner_model(arg)
-        if found is not None:
-            return found
-    return None
-
-
-def _allowed_keys(model: type[BaseModel]) -> str:
-    return ", ".join(f.alias or n for n, f in model.model_fields.items())
-
-
-def _problem_from_pydantic(err: Mapping[str, Any]) -> SpecProblem:
-    loc = tuple(err["loc"])
-    path = format_path(loc)
-    kind = err["type"]
-    value = err.get("input")
-    if kind == "extra_forbidden":
-        parent = _model_at(loc[:-1])
-        allowed = f"; allowed keys: {_allowed_keys(parent)}" if parent else ""
-        return SpecProblem(path, f"unknown key{allowed}")
-    if kind == "missing":
-        return SpecProblem(path, "required key is missing")
-    if kind == "literal_error":
-        expected = err.get("ctx", {}).get("expected", "")
-        return SpecProblem(path, f"{_short(value)} is not allowed; allowed: {expected}")
-    if kind == "string_pattern_mismatch":
-        pattern = err.get("ctx", {}).get("pattern", "")
-        return SpecProblem(path, f"{_short(value)} does not match the allowed form {pattern}")
-    if kind == "value_error":
-        msg = str(err.get("ctx", {}).get("error", err["msg"]))
-        return SpecProblem(path, f"{_short(value)} {msg}")
-    if kind == "model_type":
-        return SpecProblem(path, f"expected a mapping of keys, got {_short(value)}")
-    message = str(err["msg"]).replace("Input should be", "must be", 1)
-    return SpecProblem(path, f"{message} (got {_short(value)})")
+def _problem_from_pydantic(problem: FieldError) -> SpecProblem:
+    """The spec's layout of a shared FieldError: the value inline where it helps."""
+    value = _short(problem.value)
+    if problem.kind in ("extra_forbidden", "missing"):
+        text = problem.message
+    elif problem.kind in ("literal_error", "string_pattern_mismatch", "value_error"):
+        text = f"{value} {problem.message}"
+    elif problem.kind == "model_type":
+        text = f"{problem.message}, got {value}"
+    else:
+        text = f"{problem.message} (got {value})"
+    return SpecProblem(problem.path, text)
 
 
 # --------------------------------------------------------------------------- YAML
@@ -567,8 +516,7 @@ def parse_spec(
     try:
         spec = AgentSpec.model_validate(document)
     except ValidationError as exc:
-        errors = exc.errors()
-        located = [(tuple(e["loc"]), _problem_from_pydantic(e)) for e in errors]
+        located = [(problem.loc, _problem_from_pydantic(problem)) for problem in field_errors(exc, AgentSpec)]
         raise SpecError(source, _with_lines(text, located)) from None
     semantic = semantic_problems(spec, effective, profile_origin=origin)
     if semantic:

@@ -8,18 +8,15 @@ from typing import Any, Literal
 
 from pydantic import SecretStr
 
+from runtime.field_errors import format_path
+
 NAMESPACE = "airlock"
 SECRET_MASK = "[secret]"
 
 
 def key_path(*parts: str | int) -> str:
     """``("models", 1, "tensorParallelSize")`` -> ``airlock:models[1].tensorParallelSize``."""
-    text = ""
-    for part in parts:
-        if isinstance(part, int):
-            text += f"[{part}]"
-        else:
-            text += f".{part}" if text else part
+    text = format_path(parts)
     return f"{NAMESPACE}:{text}" if text else NAMESPACE
 
 

@@ -14,13 +14,12 @@ from __future__ import annotations
 
 import difflib
 import json
-import typing
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import BaseModel, SecretStr, ValidationError
+from pydantic import ValidationError
 
 from components.config.defaults import apply_defaults
 from components.config.errors import (
@@ -33,11 +32,12 @@ from components.config.errors import (
 )
 from components.config.rules import RuleContext, check
 from components.config.schema import StackConfig
+from runtime.field_errors import field_errors, is_secret_at
 
 # Namespaces Airlock reads or knows to leave alone.
 FOREIGN_NAMESPACES = {"aws", "kubernetes", "pulumi"}
 
-# Human wording for the regular expressions in components.config.
+# Human wording for the regular expressions in components.config.schema.
 PATTERN_MEANINGS = {
     r"^[a-z]([-a-z0-9]{0,38}[a-z0-9])?$": "a lowercase name: letters, digits and '-', starting with a letter, at most 40 characters",
     r"^[0-9]+(\.[0-9]+)?(m|k|M|G|T|Ki|Mi|Gi|Ti)?$": "a Kubernetes quantity such as 500m, 2, 512Mi or 4Gi",
@@ -151,7 +151,7 @@ def load(flat: FlatConfig, stack: str, project_dir: Path, source: str | None = N
     try:
         config = StackConfig.model_validate(data)
     except ValidationError as error:
-        raise ConfigError(stack, issues + _pydantic_issues(error, data), source) from None
+        raise ConfigError(stack, issues + _pydantic_issues(error), source) from None
     if issues:
         raise ConfigError(stack, issues, source)
     region = flat.values.get("aws:region")
@@ -186,69 +186,9 @@ def _decode(raw: str) -> Any:
     return raw
 
 
-def _pydantic_issues(error: ValidationError, data: dict[str, Any]) -> list[ConfigIssue]:
+def _pydantic_issues(error: ValidationError) -> list[ConfigIssue]:
     issues = []
-    for item in error.errors(include_url=False):
-        loc = tuple(item["loc"])
-        path = key_path(*loc)
-        value = item.get("input")
-        if _is_secret_field(loc):
-            value = SECRET_MASK
-        if item["type"] == "extra_forbidden":
-            issues.append(ConfigIssue(path, value, _unknown_key_message(loc)))
-        elif item["type"] == "missing":
-            issues.append(ConfigIssue(path, None, "required key is missing"))
-        else:
-            issues.append(ConfigIssue(path, value, _friendly(item)))
+    for problem in field_errors(error, StackConfig, PATTERN_MEANINGS):
+        value = SECRET_MASK if is_secret_at(StackConfig, problem.loc) else problem.value
+        issues.append(ConfigIssue(key_path(*problem.loc), value, problem.message))
     return issues
-
-
-def _friendly(item: dict[str, Any]) -> str:
-    if item["type"] == "string_pattern_mismatch":
-        pattern = item.get("ctx", {}).get("pattern", "")
-        return f"must be {PATTERN_MEANINGS.get(pattern, 'text matching ' + pattern)}"
-    message = item["msg"]
-    return message.removeprefix("Value error, ")
-
-
-def _unknown_key_message(loc: tuple) -> str:
-    model = _model_at(loc[:-1])
-    name = str(loc[-1])
-    if model is None:
-        return "unknown key"
-    valid = sorted(f.alias or n for n, f in model.model_fields.items())
-    close = difflib.get_close_matches(name, valid, n=1, cutoff=0.6)
-    close = close or [v for v in valid if v.lower() == name.lower()]
-    hint = f"did you mean '{close[0]}'? " if close else ""
-    return f"unknown key; {hint}valid keys here: {', '.join(valid)}"
-
-
-def _model_at(loc: tuple) -> type[BaseModel] | None:
-    model: type[BaseModel] | None = StackConfig
-    for part in loc:
-        if isinstance(part, int) or model is None:
-            continue
-        fields = {f.alias or n: f for n, f in model.model_fields.items()}
-        if part not in fields:
-            return None
-        model = _unwrap_model(fields[part].annotation)
-    return model
-
-
-def _unwrap_model(annotation: Any) -> type[BaseModel] | None:
-    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-        return annotation
-    for arg in typing.get_args(annotation):
-        found = _unwrap_model(arg)
-        if found is not None:
-            return found
-    return None
-
-
-def _is_secret_field(loc: tuple) -> bool:
-    model = _model_at(loc[:-1])
-    if model is None or not loc or isinstance(loc[-1], int):
-        return False
-    fields = {f.alias or n: f for n, f in model.model_fields.items()}
-    annotation = fields[loc[-1]].annotation if loc[-1] in fields else None
-    return annotation is SecretStr or SecretStr in typing.get_args(annotation)

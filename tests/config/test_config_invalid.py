@@ -177,4 +177,4 @@ def test_unknown_key_lists_the_valid_keys_here() -> None:
     config["airlock:network"]["natGateway"] = "single"
     (error,) = _errors(config, "dev")
     assert "did you mean 'natGateways'" in error
-    assert "valid keys here:" in error and "vpcCidr" in error
+    assert "allowed keys:" in error and "vpcCidr" in error

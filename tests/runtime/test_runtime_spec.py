@@ -69,7 +69,7 @@ approvals: {webhookUrl: "https://hooks.example.com/airlock"}
         ),
         (
             "budgets: {max_steps: 3}\n",
-            "budgets.max_steps (line 5): unknown key; allowed keys: maxSteps, maxInputTokens",
+            "budgets.max_steps (line 5): unknown key; did you mean 'maxSteps'? allowed keys: maxSteps, maxInputTokens",
         ),
         ("budgets: {maxSteps: 0}\n", "budgets.maxSteps (line 5): must be greater than or equal to 1 (got 0)"),
         ("budgets: {maxCostUsd: cheap}\n", "budgets.maxCostUsd (line 5): must be a valid number"),
