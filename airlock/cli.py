@@ -11,7 +11,7 @@ import os
 import time
 import traceback
 from pathlib import Path
-from typing import Any, Callable, Optional
+from typing import Any, Callable
 
 import typer
 from rich.console import Console
@@ -55,7 +55,7 @@ def cli_errors(command: Callable[..., None]) -> Callable[..., None]:
     return run
 
 
-def _project(project: Optional[Path]) -> Path:
+def _project(project: Path | None) -> Path:
     return check_project(project) if project else find_project()
 
 
@@ -63,7 +63,7 @@ def _project(project: Optional[Path]) -> Path:
 @cli_errors
 def validate(
     stack: str = typer.Argument(..., help="Stack name: stacks/Pulumi.<stack>.yaml."),
-    project: Optional[Path] = ProjectOption,
+    project: Path | None = ProjectOption,
 ) -> None:
     """Check a stack's config (types, profile rules, sizing) without running the program."""
     from airlock.synth.run import validate_stack
@@ -82,8 +82,8 @@ def validate(
 @cli_errors
 def synth(
     stack: str = typer.Argument(..., help="Stack name: stacks/Pulumi.<stack>.yaml."),
-    out_dir: Optional[Path] = typer.Option(None, "--out", help="Bundle directory (default: out/<stack>)."),
-    project: Optional[Path] = ProjectOption,
+    out_dir: Path | None = typer.Option(None, "--out", help="Bundle directory (default: out/<stack>)."),
+    project: Path | None = ProjectOption,
 ) -> None:
     """Write the stack's desired state (resources.json, manifests/) offline: no cloud, no cluster."""
     from airlock.synth.run import synthesize

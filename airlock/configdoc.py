@@ -10,6 +10,7 @@ from __future__ import annotations
 import enum
 import ipaddress
 import json
+import types
 import typing
 from typing import Any
 
@@ -36,7 +37,7 @@ def _type_name(annotation: Any) -> str:
     args = typing.get_args(annotation)
     if origin is typing.Annotated:
         return _type_name(args[0])
-    if origin is typing.Union:
+    if origin in (typing.Union, types.UnionType):  # Optional[X] and X | None
         names = [_type_name(a) for a in args if a is not type(None)]
         return " | ".join(names)
     if origin is typing.Literal:

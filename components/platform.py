@@ -13,7 +13,6 @@ each component owns its resources. Two halves:
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Optional
 
 import pulumi
 
@@ -30,7 +29,7 @@ class AgentPlatformArgs:
 
 class AgentPlatform(pulumi.ComponentResource):
     cluster: ClusterAccess
-    aws: Optional[AwsServices]
+    aws: AwsServices | None
     outputs: dict[str, pulumi.Input]
 
     def __init__(self, name: str, args: AgentPlatformArgs, opts: pulumi.ResourceOptions | None = None) -> None:

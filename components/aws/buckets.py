@@ -10,7 +10,7 @@ with a wildcard.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable, Optional, Sequence
+from typing import Callable, Sequence
 
 import pulumi
 import pulumi_aws as aws
@@ -27,7 +27,7 @@ class SecureBucketArgs:
     bucket_prefix: str
     # Customer-managed key for SSE-KMS; None means SSE-S3 (AES-256), which S3 server access
     # log delivery requires of its target bucket.
-    kms_key_arn: Optional[pulumi.Input[str]]
+    kms_key_arn: pulumi.Input[str] | None
     object_lock: bool = False
     # Extra bucket policy statements, built from the bucket ARN (e.g. log delivery).
     extra_statements: Sequence[Callable[[pulumi.Output[str]], Statement]] = ()

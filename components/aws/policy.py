@@ -10,7 +10,7 @@ wildcards; a broader Deny only takes access away.
 from __future__ import annotations
 
 import json
-from typing import Any, Mapping, Optional, Sequence
+from typing import Any, Mapping, Sequence
 
 import pulumi
 
@@ -22,7 +22,7 @@ class WildcardActionError(ValueError):
     """A programming error: an Allow statement that grants a wildcard action."""
 
 
-Resources = Optional[Sequence[pulumi.Input[str]] | pulumi.Input[str]]
+Resources = Sequence[pulumi.Input[str]] | pulumi.Input[str] | None
 
 
 def allow(

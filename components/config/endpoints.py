@@ -7,7 +7,6 @@ workloads turn the same form into NetworkPolicy peers and proxy routes, so both 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Optional
 from urllib.parse import urlsplit
 
 CLUSTER_DOMAIN = "cluster.local"
@@ -21,7 +20,7 @@ class Endpoint:
     port: int
     scheme: str  # 'https', 'http' or 'grpc' (a bare host:port, TLS unless told otherwise)
     # The namespace of an in-cluster Service (<svc>.<ns>.svc[.cluster.local]); None outside.
-    namespace: Optional[str]
+    namespace: str | None
 
     @property
     def in_cluster(self) -> bool:
@@ -48,7 +47,7 @@ def parse_endpoint(text: str) -> Endpoint:
     return Endpoint(host.lower(), number, scheme, _service_namespace(host))
 
 
-def _service_namespace(host: str) -> Optional[str]:
+def _service_namespace(host: str) -> str | None:
     labels = host.lower().split(".")
     if len(labels) >= 3 and (labels[2:] == ["svc"] or labels[2:] == ["svc", *CLUSTER_DOMAIN.split(".")]):
         return labels[1]

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from typing import Annotated, Literal, Optional
+from typing import Annotated, Literal
 
 from pydantic import (
     AfterValidator,
@@ -117,37 +117,37 @@ class NetworkConfig(ConfigModel):
     vpc_cidr: ipaddress.IPv4Network = Field(
         ipaddress.IPv4Network("10.0.0.0/16"), description="IPv4 CIDR of the VPC, /16 to /24."
     )
-    availability_zones: Optional[list[AvailabilityZone]] = Field(
+    availability_zones: list[AvailabilityZone] | None = Field(
         None,
         min_length=1,
         max_length=6,
         description="Availability zones to spread subnets over. Default: the region's a, b and c zones. "
         "One zone is allowed (dev) but gives no zone redundancy.",
     )
-    private_subnet_cidrs: Optional[list[ipaddress.IPv4Network]] = Field(
+    private_subnet_cidrs: list[ipaddress.IPv4Network] | None = Field(
         None,
         description="One private subnet CIDR per zone, inside vpcCidr; nodes and pods live here. "
         "Default: the first quarter-sized blocks of vpcCidr.",
     )
-    public_subnet_cidrs: Optional[list[ipaddress.IPv4Network]] = Field(
+    public_subnet_cidrs: list[ipaddress.IPv4Network] | None = Field(
         None,
         description="One public subnet CIDR per zone, inside vpcCidr, holding only NAT gateways. "
         "Only when natGateways is not 'none'. Default: /24s carved from the last quarter of vpcCidr.",
     )
-    nat_gateways: Optional[Literal["none", "single", "perAz"]] = Field(
+    nat_gateways: Literal["none", "single", "perAz"] | None = Field(
         None,
         description="Internet egress for the egress proxy: 'perAz' (one NAT per zone, zone-redundant), "
         "'single' (one NAT, cheaper), 'none' (no internet gateway and no NAT at all). "
         "Default: 'perAz' for cloud and hybrid, 'none' for airgapped.",
     )
-    interface_endpoints: Optional[list[InterfaceEndpoint]] = Field(
+    interface_endpoints: list[InterfaceEndpoint] | None = Field(
         None,
         description="AWS services reached through interface VPC endpoints (private DNS on, each with an "
         "endpoint policy scoped to this account). Default: ecr.api, ecr.dkr, sts, secretsmanager, kms, "
         "logs, ec2, sqs, s3 and dynamodb. The orchestrator may reach AWS only at addresses inside the "
         "private subnets, so sqs, dynamodb, s3, secretsmanager, kms, sts and logs are required on aws.",
     )
-    gateway_endpoints: Optional[list[GatewayEndpoint]] = Field(
+    gateway_endpoints: list[GatewayEndpoint] | None = Field(
         None, description="Gateway VPC endpoints. Default: s3 and dynamodb."
     )
     flow_logs: FlowLogsConfig = Field(
@@ -168,7 +168,7 @@ class ClusterDnsConfig(ConfigModel):
         default_factory=lambda: {"k8s-app": "kube-dns"},
         description="Labels that select the cluster DNS pods; sandboxes may reach only these on port 53.",
     )
-    node_local_dns_ip: Optional[ipaddress.IPv4Address] = Field(
+    node_local_dns_ip: ipaddress.IPv4Address | None = Field(
         None,
         description="Address of NodeLocal DNSCache if the cluster runs it (usually 169.254.20.10); "
         "sandboxes get a /32 exception for it on port 53 only.",
@@ -178,7 +178,7 @@ class ClusterDnsConfig(ConfigModel):
 class ClusterConfig(ConfigModel):
     """The Kubernetes cluster: EKS built by Airlock (aws) or an existing one (kubernetes)."""
 
-    name: Optional[Annotated[str, StringConstraints(pattern=r"^[a-zA-Z][-a-zA-Z0-9_]{0,99}$")]] = Field(
+    name: Annotated[str, StringConstraints(pattern=r"^[a-zA-Z][-a-zA-Z0-9_]{0,99}$")] | None = Field(
         None, description="Cluster name. Default: 'airlock-<stack>'."
     )
     kubernetes_version: KubernetesVersion = Field(
@@ -205,14 +205,14 @@ class ClusterConfig(ConfigModel):
     log_retention_days: int = Field(
         365, ge=1, le=3653, description="aws: retention of the control-plane log group, in days."
     )
-    kubeconfig: Optional[SecretStr] = Field(
+    kubeconfig: SecretStr | None = Field(
         None,
         description="kubernetes: kubeconfig of the existing cluster, set with "
         "`pulumi config set --secret --path airlock:cluster.kubeconfig \"$(cat kubeconfig)\"`. "
         "Default: the ambient KUBECONFIG of whoever runs pulumi up.",
     )
-    context: Optional[str] = Field(None, description="kubernetes: kubeconfig context to use.")
-    cni: Optional[Cni] = Field(
+    context: str | None = Field(None, description="kubernetes: kubeconfig context to use.")
+    cni: Cni | None = Field(
         None,
         description="The CNI that enforces NetworkPolicies. aws: always the VPC CNI with its network-policy "
         "agent enabled. kubernetes: say which CNI the cluster runs; without an enforcing CNI every "
@@ -240,17 +240,17 @@ class GpuPoolConfig(ConfigModel):
     """A pool of GPU nodes that model servers are scheduled onto."""
 
     name: Name = Field(description="Pool name; models name it in 'pool'. Labels nodes airlock.dev/gpu-pool=<name>.")
-    instance_type: Optional[Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9-]*\.[a-z0-9]+$")]] = Field(
+    instance_type: Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9-]*\.[a-z0-9]+$")] | None = Field(
         None,
         description="aws (required): EC2 GPU instance type. Known types fill gpuModel, gpusPerNode and gpuMemoryGiB.",
     )
-    gpu_model: Optional[str] = Field(None, description="GPU model (H100, L40S, ...); node label nvidia.com/gpu.product.")
-    gpus_per_node: Optional[int] = Field(None, ge=1, le=16, description="GPUs per node.")
-    gpu_memory_gib: Optional[float] = Field(
+    gpu_model: str | None = Field(None, description="GPU model (H100, L40S, ...); node label nvidia.com/gpu.product.")
+    gpus_per_node: int | None = Field(None, ge=1, le=16, description="GPUs per node.")
+    gpu_memory_gib: float | None = Field(
         None, gt=0, le=512, description="Memory per GPU in GiB as nvidia-smi reports it."
     )
     min_size: int = Field(1, ge=0, le=1000, description="Minimum node count.")
-    desired_size: Optional[int] = Field(None, ge=0, le=1000, description="Node count at creation. Default: minSize.")
+    desired_size: int | None = Field(None, ge=0, le=1000, description="Node count at creation. Default: minSize.")
     max_size: int = Field(1, ge=1, le=1000, description="Maximum node count.")
     disk_size_gib: int = Field(
         500, ge=100, le=16384, description="aws: encrypted root volume, GiB; holds images and the model cache."
@@ -284,11 +284,11 @@ class ModelCacheConfig(ConfigModel):
         description="Where weights are cached: a PersistentVolumeClaim shared across restarts, or a node-local "
         "emptyDir re-filled on every start (s3 weights only).",
     )
-    size_gib: Optional[int] = Field(
+    size_gib: int | None = Field(
         None, ge=1, le=65536, description="Cache size, GiB. Default: twice the weight size, at least 50."
     )
-    storage_class: Optional[str] = Field(None, description="StorageClass of the cache PVC. Default: the cluster's.")
-    existing_claim: Optional[Name] = Field(
+    storage_class: str | None = Field(None, description="StorageClass of the cache PVC. Default: the cluster's.")
+    existing_claim: Name | None = Field(
         None,
         description="An existing PVC in the models namespace that already holds the weights (weightsSource 'pvc'); "
         "mounted read-only instead of creating a cache PVC.",
@@ -298,13 +298,13 @@ class ModelCacheConfig(ConfigModel):
 class ModelResourcesConfig(ConfigModel):
     """Host CPU and memory of one vLLM replica (its GPUs are tensorParallelSize)."""
 
-    cpu_request: Optional[Quantity] = Field(None, description="CPU request per replica. Default: 2 cores per GPU.")
-    memory_request: Optional[Quantity] = Field(
+    cpu_request: Quantity | None = Field(None, description="CPU request per replica. Default: 2 cores per GPU.")
+    memory_request: Quantity | None = Field(
         None,
         description="Memory request per replica, including the memory-backed /dev/shm. Default: 10Gi plus 6Gi per GPU.",
     )
-    cpu_limit: Optional[Quantity] = Field(None, description="CPU limit per replica. Default: twice the CPU request.")
-    memory_limit: Optional[Quantity] = Field(
+    cpu_limit: Quantity | None = Field(None, description="CPU limit per replica. Default: twice the CPU request.")
+    memory_limit: Quantity | None = Field(
         None, description="Memory limit per replica. Default: 1.5 times the memory request."
     )
 
@@ -313,7 +313,7 @@ class AutoscalingConfig(ConfigModel):
     enabled: bool = Field(
         False, description="Scale replicas on vllm:num_requests_waiting with KEDA (KEDA must be installed)."
     )
-    max_replicas: Optional[int] = Field(None, ge=1, le=100, description="Upper bound. Default: replicas.")
+    max_replicas: int | None = Field(None, ge=1, le=100, description="Upper bound. Default: replicas.")
     waiting_requests_threshold: int = Field(5, ge=1, description="Waiting requests per replica that trigger scale-out.")
     polling_interval_seconds: int = Field(15, ge=5, description="How often KEDA queries the metric.")
     cooldown_seconds: int = Field(360, ge=30, description="Idle time before scaling back in.")
@@ -339,12 +339,12 @@ class ModelConfig(ConfigModel):
         description="Where vLLM gets weights: 'huggingface' (downloaded at start; cloud and hybrid only), "
         "'s3' (a mirror at weightsUri, streamed), 'pvc' (pre-staged on the cache volume).",
     )
-    weights_uri: Optional[Annotated[str, StringConstraints(pattern=r"^(s3://[a-z0-9][-a-z0-9.]{1,61}[a-z0-9](/.*)?|/.+)$")]] = Field(
+    weights_uri: Annotated[str, StringConstraints(pattern=r"^(s3://[a-z0-9][-a-z0-9.]{1,61}[a-z0-9](/.*)?|/.+)$")] | None = Field(
         None,
         description="s3: s3://bucket/prefix of the mirrored weights. pvc: path of the weights on the cache volume, "
         "which is mounted at /models (e.g. /models/meta-llama/Llama-3.3-70B-Instruct).",
     )
-    architecture: Optional[ModelArchitectureConfig] = Field(
+    architecture: ModelArchitectureConfig | None = Field(
         None, description="Size and attention shape. Default: from the built-in catalog for known repositories."
     )
     dtype: Literal["bfloat16", "float16"] = Field("bfloat16", description="--dtype of activations and unquantized weights.")
@@ -371,12 +371,12 @@ class CloudModelConfig(ConfigModel):
     name: Name = Field(description="Route name the agent spec refers to (e.g. 'planner').")
     provider: Literal["anthropic", "openai", "bedrock"] = Field(description="API provider.")
     model: Annotated[str, StringConstraints(min_length=1, max_length=200)] = Field(description="Provider model id.")
-    base_url: Optional[Annotated[str, StringConstraints(pattern=r"^https://[a-z0-9.-]+(:[0-9]+)?(/.*)?$")]] = Field(
+    base_url: Annotated[str, StringConstraints(pattern=r"^https://[a-z0-9.-]+(:[0-9]+)?(/.*)?$")] | None = Field(
         None,
         description="https endpoint. Default: https://api.anthropic.com, https://api.openai.com/v1, or "
         "https://bedrock-runtime.<region>.amazonaws.com. Its host joins the egress proxy allowlist.",
     )
-    api_key_secret: Optional[Name] = Field(
+    api_key_secret: Name | None = Field(
         None, description="Name of the secrets entry holding the API key (anthropic, openai). Bedrock uses IAM."
     )
 
@@ -426,7 +426,7 @@ class SecretConfig(ConfigModel):
 
     name: Name = Field(description="Secret name; tools and cloudModels refer to it.")
     description: str = Field("", max_length=500, description="What the credential is for (shown in audits).")
-    value: Optional[SecretStr] = Field(
+    value: SecretStr | None = Field(
         None,
         description="The value, always as a Pulumi secret: `pulumi config set --secret --path "
         "'airlock:secrets[N].value' ...`. Unset: the store entry is created empty and filled out of band.",
@@ -447,7 +447,7 @@ class OrchestratorConfig(ConfigModel):
     """The agent runtime Deployment."""
 
     replicas: int = Field(2, ge=1, le=100, description="Runtime replicas.")
-    agent_spec: Optional[Annotated[str, StringConstraints(pattern=r"^[^/].*\.ya?ml$")]] = Field(
+    agent_spec: Annotated[str, StringConstraints(pattern=r"^[^/].*\.ya?ml$")] | None = Field(
         None,
         description="Agent spec file the runtime runs (docs/agent-spec.md), relative to the project directory. "
         "Its routes must be models this stack serves. Its content hash is the agent version. Default: "
@@ -463,7 +463,7 @@ class OrchestratorConfig(ConfigModel):
 class EgressProxyConfig(ConfigModel):
     """The FQDN-allowlisting forward proxy, the only workload allowed to reach the internet."""
 
-    enabled: Optional[bool] = Field(
+    enabled: bool | None = Field(
         None, description="Default: true for cloud and hybrid; airgapped stacks have no proxy."
     )
     allowlist: list[Fqdn] = Field(
@@ -479,10 +479,10 @@ class ObservabilityConfig(ConfigModel):
     exporter: Literal["debug", "otlp", "otlphttp"] = Field(
         "debug", description="Collector exporter: 'debug' (collector log), 'otlp' (gRPC) or 'otlphttp'."
     )
-    endpoint: Optional[Annotated[str, StringConstraints(pattern=r"^https?://[^\s]+$|^[a-z0-9.-]+:[0-9]+$")]] = Field(
+    endpoint: Annotated[str, StringConstraints(pattern=r"^https?://[^\s]+$|^[a-z0-9.-]+:[0-9]+$")] | None = Field(
         None, description="Exporter endpoint (required for otlp and otlphttp)."
     )
-    headers_secret: Optional[Name] = Field(
+    headers_secret: Name | None = Field(
         None, description="Name of a secrets entry holding exporter headers (e.g. an API key)."
     )
     capture_message_content: bool = Field(
@@ -493,7 +493,7 @@ class ObservabilityConfig(ConfigModel):
 class ImagesConfig(ConfigModel):
     """Container images. Cloud and hybrid may use version tags; airgapped needs digests."""
 
-    mirror: Optional[Annotated[str, StringConstraints(pattern=r"^[a-z0-9.-]+(:[0-9]+)?(/[a-z0-9._-]+)*$")]] = Field(
+    mirror: Annotated[str, StringConstraints(pattern=r"^[a-z0-9.-]+(:[0-9]+)?(/[a-z0-9._-]+)*$")] | None = Field(
         None,
         description="Registry prefix every image is pulled from (e.g. harbor.corp.example/airlock). aws: "
         "default is this stack's ECR registry for airgapped stacks. kubernetes + airgapped: required.",
@@ -541,9 +541,9 @@ class StackConfig(ConfigModel):
     tags: dict[Annotated[str, StringConstraints(min_length=1, max_length=128)], Annotated[str, StringConstraints(max_length=256)]] = Field(
         default_factory=dict, description="Extra tags on every AWS resource."
     )
-    network: Optional[NetworkConfig] = Field(None, description="aws: the VPC. Default: profile defaults.")
+    network: NetworkConfig | None = Field(None, description="aws: the VPC. Default: profile defaults.")
     cluster: ClusterConfig = Field(default_factory=ClusterConfig, description="The Kubernetes cluster.")
-    system_pool: Optional[SystemPoolConfig] = Field(None, description="aws: the system node group.")
+    system_pool: SystemPoolConfig | None = Field(None, description="aws: the system node group.")
     gpu_pools: list[GpuPoolConfig] = Field(default_factory=list, description="GPU node pools for model servers.")
     models: list[ModelConfig] = Field(default_factory=list, description="Local models served by vLLM.")
     cloud_models: list[CloudModelConfig] = Field(

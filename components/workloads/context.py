@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Optional, Sequence
+from typing import Sequence
 
 import pulumi
 
@@ -20,7 +20,7 @@ class WorkloadContext:
     loaded: LoadedConfig
     kubernetes_version: str
     # The AWS base (IRSA roles, ECR, Secrets Manager, runtime stores); None on platform 'kubernetes'.
-    aws: Optional[AwsServices] = None
+    aws: AwsServices | None = None
     # What must exist before anything is applied to the cluster (node groups, CNI add-ons).
     # A component's depends_on does not reach its children, so namespaces wait on these
     # explicitly and everything else waits on its namespace.
@@ -50,7 +50,7 @@ class WorkloadContext:
     def proxy_clients(self) -> list[ProxyClient]:
         return proxy_clients(self.config)
 
-    def proxy_client(self, client: str) -> Optional[ProxyClient]:
+    def proxy_client(self, client: str) -> ProxyClient | None:
         return next((c for c in self.proxy_clients if c.client == client), None)
 
     @property

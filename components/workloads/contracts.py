@@ -4,7 +4,6 @@ workloads only ever see a ClusterAccess, whether the cluster is EKS or on-prem."
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Optional
 
 import pulumi
 import pulumi_kubernetes as k8s
@@ -18,9 +17,9 @@ class ClusterAccess:
     name: pulumi.Input[str]
     kubernetes_version: str
     # aws only: the IAM OIDC provider that lets service accounts assume roles (IRSA).
-    oidc_provider_arn: Optional[pulumi.Output[str]] = None
+    oidc_provider_arn: pulumi.Output[str] | None = None
     # Issuer URL without the scheme, as used in IRSA trust policy conditions.
-    oidc_issuer: Optional[pulumi.Output[str]] = None
+    oidc_issuer: pulumi.Output[str] | None = None
     # Resources workloads must wait for (node groups, CNI add-ons).
     ready: list[pulumi.Resource] = field(default_factory=list)
 
@@ -44,4 +43,4 @@ class AwsServices:
     checkpoint_table: pulumi.Input[str]
     audit_bucket: pulumi.Input[str]
     # S3 bucket of mirrored weights (model weightsSource 's3') readable by model servers, if any.
-    model_server_role_arn: Optional[pulumi.Input[str]] = None
+    model_server_role_arn: pulumi.Input[str] | None = None

@@ -9,7 +9,6 @@ name = served model name), PodDisruptionBudget and, when enabled, KEDA ScaledObj
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Optional
 
 import pulumi
 import pulumi_kubernetes as k8s
@@ -94,7 +93,7 @@ class ModelServing(pulumi.ComponentResource):
         self.service_urls = {model.name: model_service_url(model.name) for model in config.models}
         self.register_outputs({"namespace": scope.name, "serviceUrls": self.service_urls})
 
-    def _hf_token(self, name: str, ctx: WorkloadContext, scope: NamespaceScope) -> Optional[k8s.core.v1.Secret]:
+    def _hf_token(self, name: str, ctx: WorkloadContext, scope: NamespaceScope) -> k8s.core.v1.Secret | None:
         config = ctx.config
         if not any(vllm.hf_token_applies(config, m) for m in config.models):
             return None

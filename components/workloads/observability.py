@@ -11,7 +11,6 @@ your own network (private ranges, that port only).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Optional
 from urllib.parse import unquote
 
 import pulumi
@@ -62,7 +61,7 @@ HEADERS_SECRET = "otel-exporter-headers"
 SENDER_NAMESPACES = (ORCHESTRATOR_NAMESPACE,)
 
 
-def render_collector_config(exporter: str, endpoint: Optional[str], with_headers: bool) -> str:
+def render_collector_config(exporter: str, endpoint: str | None, with_headers: bool) -> str:
     insecure = bool(endpoint) and endpoint.startswith("http://")
     return render(
         "otel-collector.yaml.j2",
@@ -168,7 +167,7 @@ class Observability(pulumi.ComponentResource):
         self.otlp_http_url = collector_otlp_http_url()
         self.register_outputs({"namespace": scope.name, "otlpHttpUrl": self.otlp_http_url})
 
-    def _headers_secret(self, name: str, ctx: WorkloadContext, scope: NamespaceScope) -> Optional[k8s.core.v1.Secret]:
+    def _headers_secret(self, name: str, ctx: WorkloadContext, scope: NamespaceScope) -> k8s.core.v1.Secret | None:
         obs = ctx.config.observability
         if not obs.headers_secret or obs.exporter == "debug":
             return None

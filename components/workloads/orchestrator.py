@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import Optional
 
 import pulumi
 import pulumi_kubernetes as k8s
@@ -100,7 +99,7 @@ def model_routes(config: StackConfig) -> dict[str, dict[str, str]]:
 class OrchestratorArgs:
     context: WorkloadContext
     # The model servers' API key (secret), when the stack serves local models.
-    model_api_key: Optional[pulumi.Input[str]] = None
+    model_api_key: pulumi.Input[str] | None = None
 
 
 class Orchestrator(pulumi.ComponentResource):
@@ -232,7 +231,7 @@ class Orchestrator(pulumi.ComponentResource):
             env += [env_value("HTTPS_PROXY", proxy_url(proxy.port)), env_value("NO_PROXY", ",".join(no_proxy))]
         return env
 
-    def _credentials(self, name: str, ctx: WorkloadContext, scope: NamespaceScope) -> Optional[tuple[pulumi.Resource, Spec, str, Spec]]:
+    def _credentials(self, name: str, ctx: WorkloadContext, scope: NamespaceScope) -> tuple[pulumi.Resource, Spec, str, Spec] | None:
         """(resource, volume, mount path, env var naming it) for the tool credentials."""
         config = ctx.config
         if ctx.aws is not None:

@@ -11,7 +11,7 @@ field. Specs are plain camelCase dicts, exactly as they appear in the manifests.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Mapping, Optional, Sequence
+from typing import Any, Mapping, Sequence
 
 import pulumi
 
@@ -44,7 +44,7 @@ def container_security_context() -> Spec:
     }
 
 
-def pod_security_context(uid: int, gid: Optional[int] = None) -> Spec:
+def pod_security_context(uid: int, gid: int | None = None) -> Spec:
     if uid <= 0:
         raise ValueError(f"workloads never run as root (uid {uid})")
     group = gid if gid is not None else uid
@@ -88,7 +88,7 @@ def empty_dir(name: str, size_limit: str, memory: bool = False) -> Spec:
     return {"name": name, "emptyDir": source}
 
 
-def mount(name: str, path: str, read_only: bool = False, sub_path: Optional[str] = None) -> Spec:
+def mount(name: str, path: str, read_only: bool = False, sub_path: str | None = None) -> Spec:
     spec: Spec = {"name": name, "mountPath": path, "readOnly": read_only}
     if sub_path:
         spec["subPath"] = sub_path
@@ -125,14 +125,14 @@ def container(
     image: pulumi.Input[str],
     resources: Resources,
     *,
-    args: Optional[Sequence[pulumi.Input[str]]] = None,
-    command: Optional[Sequence[str]] = None,
+    args: Sequence[pulumi.Input[str]] | None = None,
+    command: Sequence[str] | None = None,
     ports: Sequence[tuple[str, int]] = (),
     env: Sequence[Spec] = (),
     mounts: Sequence[Spec] = (),
-    startup: Optional[Spec] = None,
-    readiness: Optional[Spec] = None,
-    liveness: Optional[Spec] = None,
+    startup: Spec | None = None,
+    readiness: Spec | None = None,
+    liveness: Spec | None = None,
 ) -> Spec:
     spec: Spec = {
         "name": name,
@@ -165,11 +165,11 @@ def pod_spec(
     containers: Sequence[Spec],
     volumes: Sequence[Spec],
     uid: int,
-    gid: Optional[int] = None,
-    node_selector: Optional[Mapping[str, str]] = None,
+    gid: int | None = None,
+    node_selector: Mapping[str, str] | None = None,
     tolerations: Sequence[Mapping[str, str]] = (),
-    runtime_class: Optional[str] = None,
-    spread_labels: Optional[Mapping[str, str]] = None,
+    runtime_class: str | None = None,
+    spread_labels: Mapping[str, str] | None = None,
     termination_grace_seconds: int = 30,
 ) -> Spec:
     """A pod that cannot reach the node or the API server with anything it was given."""
@@ -214,8 +214,8 @@ def deployment_spec(
     pod_labels: Mapping[str, str],
     pod: Spec,
     *,
-    replicas: Optional[int],
-    pod_annotations: Optional[Mapping[str, pulumi.Input[str]]] = None,
+    replicas: int | None,
+    pod_annotations: Mapping[str, pulumi.Input[str]] | None = None,
     max_surge: int | str = "25%",
     max_unavailable: int | str = "25%",
 ) -> Spec:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import ipaddress
 from dataclasses import dataclass
-from typing import Mapping, Optional
+from typing import Mapping
 from urllib.parse import urlsplit
 
 from components.config.schema import StackConfig
@@ -38,7 +38,7 @@ class ProxyClient:
     namespace: str
     # Which pods of the namespace may use this port; None: every pod (sandbox namespaces
     # run nothing else, and a probe Job must see exactly what the executor sees).
-    pod_labels: Optional[Mapping[str, str]]
+    pod_labels: Mapping[str, str] | None
     hosts: tuple[str, ...]
     dest_ports: tuple[int, ...] = (HTTPS_PORT,)
 
@@ -101,7 +101,7 @@ def _orchestrator(config: StackConfig) -> ProxyClient:
     )
 
 
-def telemetry_client(config: StackConfig) -> Optional[ProxyClient]:
+def telemetry_client(config: StackConfig) -> ProxyClient | None:
     """The collector exports through the proxy when its endpoint is on the internet."""
     endpoint = config.observability.endpoint
     if not endpoint or not config.egress_proxy.enabled:

@@ -10,7 +10,6 @@ service-account token, no route to the API server. See docs/sandboxes.md.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Optional
 
 import pulumi
 import pulumi_kubernetes as k8s
@@ -121,7 +120,7 @@ class SandboxArgs:
     context: WorkloadContext
     sandbox: SandboxConfig
     # The gVisor RuntimeClass, when this pool's isolation is 'gvisor'.
-    runtime_class: Optional[k8s.node.v1.RuntimeClass] = None
+    runtime_class: k8s.node.v1.RuntimeClass | None = None
 
 
 class Sandbox(pulumi.ComponentResource):

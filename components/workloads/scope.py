@@ -8,7 +8,7 @@ NetworkPolicy, and starts closed" holds by construction, not by each component r
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Mapping, Optional, Sequence
+from typing import Mapping, Sequence
 
 import pulumi
 import pulumi_kubernetes as k8s
@@ -44,7 +44,7 @@ class NamespaceScope:
         return network_policy(resource_name, name, self.name, self.role, spec, self.opts)
 
     def service_account(
-        self, resource_name: str, name: str, app: str, irsa_role_arn: Optional[pulumi.Input[str]] = None
+        self, resource_name: str, name: str, app: str, irsa_role_arn: pulumi.Input[str] | None = None
     ) -> k8s.core.v1.ServiceAccount:
         """A dedicated account (never 'default') that mounts no token; on aws, optionally
         bound to an IAM role (IRSA)."""

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Optional
 
 from components.config.schema import MODEL_CACHE_MOUNT, ModelConfig, StackConfig
 from components.config.defaults import PROFILES
@@ -105,7 +104,7 @@ class CacheVolume:
     ephemeral_gib: int
 
 
-def cache_volume(model: ModelConfig, claim_name: Optional[str]) -> CacheVolume:
+def cache_volume(model: ModelConfig, claim_name: str | None) -> CacheVolume:
     cache = model.cache
     size = cache.size_gib or 50
     if cache.existing_claim:
@@ -133,7 +132,7 @@ def hf_token_applies(config: StackConfig, model: ModelConfig) -> bool:
     )
 
 
-def environment(config: StackConfig, model: ModelConfig, proxy: Optional[ProxyClient], region: Optional[str]) -> list[Spec]:
+def environment(config: StackConfig, model: ModelConfig, proxy: ProxyClient | None, region: str | None) -> list[Spec]:
     offline = not PROFILES[config.profile].internet or model.weights_source != "huggingface"
     env = [
         env_from_secret("VLLM_API_KEY", API_KEY_SECRET, API_KEY_KEY),
