@@ -7,13 +7,13 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_kubernetes as k8s
 
-from components.config.loader import LoadedConfig
+from components.config.schema import ClusterConfig
 from components.workloads.contracts import ClusterAccess
 
 
 @dataclass(frozen=True)
 class ExistingClusterArgs:
-    loaded: LoadedConfig
+    cluster: ClusterConfig
 
 
 class ExistingCluster(pulumi.ComponentResource):
@@ -21,7 +21,7 @@ class ExistingCluster(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: ExistingClusterArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("airlock:kubernetes:ExistingCluster", name, None, opts)
-        cfg = args.loaded.config.cluster
+        cfg = args.cluster
         kubeconfig = (
             pulumi.Output.secret(cfg.kubeconfig.get_secret_value()) if cfg.kubeconfig is not None else None
         )

@@ -61,41 +61,46 @@ class AgentPlatform(pulumi.ComponentResource):
         from components.aws.registry import Registry, RegistryArgs
         from components.aws.runtime_stores import RuntimeStores, RuntimeStoresArgs
         from components.aws.secret_store import SecretStore, SecretStoreArgs
+        from components.aws.stack import AwsStack
         from components.aws.storage import default_storage_class
         from components.config.images import resolve_image
         from components.config.naming import ORCHESTRATOR_NAMESPACE, ORCHESTRATOR_SERVICE_ACCOUNT
 
         config = loaded.config
-        assert loaded.region is not None, "config rules require aws:region on aws"
+        # Each AWS component gets the stack's names and tags plus the config it builds from.
+        stack = AwsStack.of(loaded)
+        assert config.network is not None and config.system_pool is not None, "the defaults set both on aws"
         child = pulumi.ResourceOptions(parent=self)
-        account = AwsAccount.current(loaded.region)
+        account = AwsAccount.current(stack.region)
 
         # One key for the logs AWS writes (flow logs, control plane), usable by CloudWatch
         # Logs for exactly those groups.
         logs_key = EncryptionKey(
             "logs-key",
             EncryptionKeyArgs(
-                loaded,
+                stack,
                 account,
                 purpose="logs",
                 description="VPC flow logs and EKS control-plane logs",
                 via_services=("logs",),
                 service_statements=[
-                    logs_service_statement(account, [log_group_arn(account, g) for g in platform_log_groups(loaded)])
+                    logs_service_statement(account, [log_group_arn(account, g) for g in platform_log_groups(stack)])
                 ],
             ),
             child,
         )
-        network = Network("network", NetworkArgs(loaded, account, logs_key.arn), child)
-        eks = EksCluster("cluster", EksClusterArgs(loaded, account, network, logs_key.arn), child)
-        registry = Registry("registry", RegistryArgs(loaded, account), child)
+        network = Network("network", NetworkArgs(stack, config.network, account, logs_key.arn), child)
+        eks = EksCluster(
+            "cluster", EksClusterArgs(stack, config.cluster, config.system_pool, account, network, logs_key.arn), child
+        )
+        registry = Registry("registry", RegistryArgs(stack, account), child)
         k8s_opts = pulumi.ResourceOptions(parent=self, provider=eks.provider, depends_on=eks.node_prerequisites)
 
         gpu_pools = [
             GpuNodePool(
                 f"gpu-{pool.name}",
                 GpuNodePoolArgs(
-                    loaded=loaded,
+                    stack=stack,
                     pool=pool,
                     cluster_name=eks.cluster.name,
                     node_role_arn=eks.node_role.arn,
@@ -129,16 +134,20 @@ class AgentPlatform(pulumi.ComponentResource):
             [ServiceAccountRef(ORCHESTRATOR_NAMESPACE, ORCHESTRATOR_SERVICE_ACCOUNT)],
             "Agent runtime: its secrets, work queue, state table and audit bucket",
         )
-        grant_bedrock_models("orchestrator-bedrock", config, account, orchestrator.role, child)
-        secrets = SecretStore("secrets", SecretStoreArgs(loaded, account, orchestrator.role), child)
-        stores = RuntimeStores("runtime-stores", RuntimeStoresArgs(loaded, account, orchestrator.role), child)
+        grant_bedrock_models("orchestrator-bedrock", config.cloud_models, account, orchestrator.role, child)
+        secrets = SecretStore("secrets", SecretStoreArgs(stack, config.secrets, account, orchestrator.role), child)
+        stores = RuntimeStores(
+            "runtime-stores",
+            RuntimeStoresArgs(stack, account, orchestrator.role, config.orchestrator.audit_retention_days),
+            child,
+        )
         weights = (
             ModelWeightsReader(
                 "model-weights",
-                ModelWeightsReaderArgs(loaded, account, eks.oidc_provider.arn, eks.oidc_issuer),
+                ModelWeightsReaderArgs(stack, config.models, account, eks.oidc_provider.arn, eks.oidc_issuer),
                 child,
             )
-            if weights_locations(config)
+            if weights_locations(config.models)
             else None
         )
 
@@ -151,7 +160,7 @@ class AgentPlatform(pulumi.ComponentResource):
             ready=[eks.system_nodes, *eks.node_prerequisites, *eks.cluster_services, storage_class, *gpu_ready],
         )
         self.aws = AwsServices(
-            region=loaded.region,
+            region=stack.region,
             account_id=account.id,
             orchestrator_role_arn=orchestrator.arn,
             secret_arns=secrets.secret_arns,
@@ -189,7 +198,7 @@ class AgentPlatform(pulumi.ComponentResource):
             self.outputs["modelServerRoleArn"] = weights.role.arn
 
     def _build_existing(self, loaded: LoadedConfig) -> None:
-        existing = ExistingCluster("cluster", ExistingClusterArgs(loaded), pulumi.ResourceOptions(parent=self))
+        existing = ExistingCluster("cluster", ExistingClusterArgs(loaded.config.cluster), pulumi.ResourceOptions(parent=self))
         self.cluster = existing.access
         self.outputs["clusterName"] = existing.access.name
 

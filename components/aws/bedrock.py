@@ -10,6 +10,7 @@ against the model in whichever region serves it.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 import re
 
 import pulumi
@@ -17,14 +18,14 @@ import pulumi_aws as aws
 
 from components.aws.account import AwsAccount
 from components.aws.policy import allow, document
-from components.config.schema import StackConfig
+from components.config.schema import CloudModelConfig
 
 INVOKE_ACTIONS = ("bedrock:InvokeModel", "bedrock:InvokeModelWithResponseStream")
 INFERENCE_PROFILE = re.compile(r"^(us|us-gov|eu|apac|jp|au|ca|global)\.(?P<model>.+)$")
 
 
-def bedrock_models(config: StackConfig) -> list[str]:
-    return sorted({m.model for m in config.cloud_models if m.provider == "bedrock"})
+def bedrock_models(cloud_models: Sequence[CloudModelConfig]) -> list[str]:
+    return sorted({m.model for m in cloud_models if m.provider == "bedrock"})
 
 
 def model_resources(account: AwsAccount, model_id: str) -> list[pulumi.Output[str]]:
@@ -38,9 +39,9 @@ def model_resources(account: AwsAccount, model_id: str) -> list[pulumi.Output[st
 
 
 def grant_bedrock_models(
-    name: str, config: StackConfig, account: AwsAccount, role: aws.iam.Role, opts: pulumi.ResourceOptions
+    name: str, cloud_models: Sequence[CloudModelConfig], account: AwsAccount, role: aws.iam.Role, opts: pulumi.ResourceOptions
 ) -> aws.iam.RolePolicy | None:
-    models = bedrock_models(config)
+    models = bedrock_models(cloud_models)
     if not models:
         return None
     return aws.iam.RolePolicy(

@@ -17,12 +17,12 @@ import pulumi_aws as aws
 
 from components.aws.policy import Statement, deny, document
 from components.aws.tags import aws_tags
-from components.config.loader import LoadedConfig
+from components.aws.stack import AwsStack
 
 
 @dataclass(frozen=True)
 class SecureBucketArgs:
-    loaded: LoadedConfig
+    stack: AwsStack
     # Globally unique names: S3 appends a random suffix to this prefix.
     bucket_prefix: str
     # Customer-managed key for SSE-KMS; None means SSE-S3 (AES-256), which S3 server access
@@ -41,7 +41,7 @@ class SecureBucket(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: SecureBucketArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("airlock:aws:SecureBucket", name, None, opts)
-        loaded = args.loaded
+        stack = args.stack
         child = pulumi.ResourceOptions(parent=self)
         self.bucket = aws.s3.Bucket(
             name,
@@ -49,7 +49,7 @@ class SecureBucket(pulumi.ComponentResource):
             object_lock_enabled=args.object_lock or None,
             # Never delete objects to make `pulumi destroy` succeed; locked ones cannot be anyway.
             force_destroy=False,
-            tags=aws_tags(loaded, args.bucket_prefix.rstrip("-")),
+            tags=aws_tags(stack, args.bucket_prefix.rstrip("-")),
             opts=pulumi.ResourceOptions(parent=self, retain_on_delete=args.object_lock),
         )
         self.public_access_block = aws.s3.BucketPublicAccessBlock(

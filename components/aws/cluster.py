@@ -25,11 +25,12 @@ from components.aws.iam import IrsaRole, IrsaRoleArgs, ServiceAccountRef
 from components.aws.kms import EncryptionKey, EncryptionKeyArgs
 from components.aws.launch_template import launch_template_ref, node_launch_template
 from components.aws.log_groups import encrypted_log_group
-from components.aws.names import IAM_ROLE_MAX, cluster_name, control_plane_log_group, scoped
+from components.aws.names import IAM_ROLE_MAX, control_plane_log_group, scoped
 from components.aws.network import Network
 from components.aws.policy import allow, document, service_trust
 from components.aws.tags import aws_tags
-from components.config.loader import LoadedConfig
+from components.aws.stack import AwsStack
+from components.config.schema import ClusterConfig, SystemPoolConfig
 from components.workloads.labels import ROLE_LABEL
 
 HTTPS = 443
@@ -42,7 +43,9 @@ VPC_CNI_CONFIGURATION = {"enableNetworkPolicy": "true"}
 
 @dataclass(frozen=True)
 class EksClusterArgs:
-    loaded: LoadedConfig
+    stack: AwsStack
+    cluster: ClusterConfig
+    system_pool: SystemPoolConfig
     account: AwsAccount
     network: Network
     # KMS key of the control-plane log group.
@@ -99,18 +102,18 @@ class EksCluster(pulumi.ComponentResource):
     def __init__(self, name: str, args: EksClusterArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("airlock:aws:Cluster", name, None, opts)
         self._name = name
-        self._loaded = args.loaded
+        self._stack = args.stack
         self._account = args.account
-        loaded = args.loaded
-        cfg = loaded.config.cluster
-        region = loaded.region or ""
+        stack = args.stack
+        cfg = args.cluster
+        region = stack.region
         child = pulumi.ResourceOptions(parent=self)
-        eks_name = cluster_name(loaded)
+        eks_name = stack.cluster_name
 
         self.secrets_key = EncryptionKey(
             f"{name}-secrets",
             EncryptionKeyArgs(
-                loaded,
+                stack,
                 args.account,
                 purpose="eks-secrets",
                 description=f"Envelope encryption of Kubernetes Secrets in EKS cluster {eks_name}",
@@ -119,9 +122,9 @@ class EksCluster(pulumi.ComponentResource):
         )
         role = aws.iam.Role(
             f"{name}-control-plane",
-            name=scoped(loaded, "control-plane", IAM_ROLE_MAX),
+            name=scoped(stack, "control-plane", IAM_ROLE_MAX),
             assume_role_policy=service_trust("eks.amazonaws.com"),
-            tags=aws_tags(loaded, f"{cfg.name}-control-plane"),
+            tags=aws_tags(stack, f"{cfg.name}-control-plane"),
             opts=child,
         )
         cluster_policy = aws.iam.RolePolicyAttachment(
@@ -145,8 +148,8 @@ class EksCluster(pulumi.ComponentResource):
         )
         log_group = encrypted_log_group(
             f"{name}-control-plane-logs",
-            loaded,
-            control_plane_log_group(loaded),
+            stack,
+            control_plane_log_group(stack),
             cfg.log_retention_days,
             args.logs_key_arn,
             child,
@@ -159,7 +162,7 @@ class EksCluster(pulumi.ComponentResource):
             f"{name}-api-access",
             vpc_id=network.vpc.id,
             description=f"Private EKS API endpoint of {eks_name}: HTTPS from cluster.endpointPrivateAccessCidrs only",
-            tags=aws_tags(loaded, f"{eks_name}-api-access"),
+            tags=aws_tags(stack, f"{eks_name}-api-access"),
             opts=child,
         )
         for index, cidr in enumerate(cfg.endpoint_private_access_cidrs):
@@ -171,7 +174,7 @@ class EksCluster(pulumi.ComponentResource):
                 ip_protocol="tcp",
                 from_port=HTTPS,
                 to_port=HTTPS,
-                tags=aws_tags(loaded, f"{eks_name}-api-access-{index}"),
+                tags=aws_tags(stack, f"{eks_name}-api-access-{index}"),
                 opts=child,
             )
 
@@ -202,7 +205,7 @@ class EksCluster(pulumi.ComponentResource):
             # Networking, kube-proxy and DNS come from the managed add-ons below, configured
             # by us, instead of unmanaged copies EKS would otherwise install.
             bootstrap_self_managed_addons=False,
-            tags=aws_tags(loaded, eks_name),
+            tags=aws_tags(stack, eks_name),
             opts=pulumi.ResourceOptions(parent=self, depends_on=[cluster_policy, key_policy, log_group]),
         )
         self.kubeconfig = pulumi.Output.secret(
@@ -217,7 +220,7 @@ class EksCluster(pulumi.ComponentResource):
             f"{name}-oidc",
             url=issuer_url,
             client_id_lists=["sts.amazonaws.com"],
-            tags=aws_tags(loaded, f"{eks_name}-irsa"),
+            tags=aws_tags(stack, f"{eks_name}-irsa"),
             opts=child,
         )
         self.oidc_issuer = issuer_url.apply(lambda url: url.removeprefix("https://"))
@@ -244,10 +247,9 @@ class EksCluster(pulumi.ComponentResource):
         kube_proxy = self._addon("kube-proxy")
         self.node_prerequisites = [vpc_cni, kube_proxy]
 
-        system = loaded.config.system_pool
-        assert system is not None, "profile defaults always set systemPool on aws"
+        system = args.system_pool
         template = node_launch_template(
-            f"{name}-system-nodes", loaded, f"{eks_name}-{SYSTEM_NODE_GROUP}", SYSTEM_AMI_TYPE, system.disk_size_gib, child
+            f"{name}-system-nodes", stack, f"{eks_name}-{SYSTEM_NODE_GROUP}", SYSTEM_AMI_TYPE, system.disk_size_gib, child
         )
         self.system_nodes = aws.eks.NodeGroup(
             f"{name}-system",
@@ -264,7 +266,7 @@ class EksCluster(pulumi.ComponentResource):
             update_config=aws.eks.NodeGroupUpdateConfigArgs(max_unavailable=1),
             launch_template=launch_template_ref(template),
             labels={ROLE_LABEL: "system", "airlock.dev/node-pool": SYSTEM_NODE_GROUP},
-            tags=aws_tags(loaded, f"{eks_name}-{SYSTEM_NODE_GROUP}"),
+            tags=aws_tags(stack, f"{eks_name}-{SYSTEM_NODE_GROUP}"),
             opts=pulumi.ResourceOptions(
                 parent=self,
                 depends_on=self.node_prerequisites,
@@ -301,7 +303,7 @@ class EksCluster(pulumi.ComponentResource):
         return IrsaRole(
             name,
             IrsaRoleArgs(
-                loaded=self._loaded,
+                stack=self._stack,
                 oidc_provider_arn=self.oidc_provider.arn,
                 oidc_issuer=self.oidc_issuer,
                 service_accounts=service_accounts,
@@ -314,13 +316,13 @@ class EksCluster(pulumi.ComponentResource):
     def _node_role(self, name: str) -> aws.iam.Role:
         """The role of every node (system and GPU): join the cluster and pull images, nothing
         else. The CNI's EC2 permissions live on its own IRSA role, not here."""
-        loaded = self._loaded
-        role_name = scoped(loaded, "nodes", IAM_ROLE_MAX)
+        stack = self._stack
+        role_name = scoped(stack, "nodes", IAM_ROLE_MAX)
         role = aws.iam.Role(
             f"{name}-nodes",
             name=role_name,
             assume_role_policy=service_trust("ec2.amazonaws.com"),
-            tags=aws_tags(loaded, role_name),
+            tags=aws_tags(stack, role_name),
             opts=pulumi.ResourceOptions(parent=self),
         )
         for policy in ("AmazonEKSWorkerNodePolicy", "AmazonEC2ContainerRegistryPullOnly"):
@@ -350,7 +352,7 @@ class EksCluster(pulumi.ComponentResource):
             configuration_values=configuration_values,
             resolve_conflicts_on_create="OVERWRITE",
             resolve_conflicts_on_update="OVERWRITE",
-            tags=aws_tags(self._loaded, f"{cluster_name(self._loaded)}-{addon}"),
+            tags=aws_tags(self._stack, f"{self._stack.cluster_name}-{addon}"),
             opts=pulumi.ResourceOptions(parent=self, depends_on=depends_on or []),
         )
 

@@ -27,16 +27,17 @@ import pulumi_aws as aws
 
 from components.aws.account import AwsAccount
 from components.aws.endpoint_policies import endpoint_policy
-from components.aws.names import cluster_name
 from components.aws.tags import aws_tags
-from components.config.loader import LoadedConfig
+from components.aws.stack import AwsStack
+from components.config.schema import NetworkConfig
 
 HTTPS = 443
 
 
 @dataclass(frozen=True)
 class VpcEndpointsArgs:
-    loaded: LoadedConfig
+    stack: AwsStack
+    network: NetworkConfig
     account: AwsAccount
     vpc_id: pulumi.Input[str]
     vpc_cidr: str
@@ -51,10 +52,9 @@ class VpcEndpoints(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: VpcEndpointsArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("airlock:aws:VpcEndpoints", name, None, opts)
-        loaded = args.loaded
-        network = loaded.config.network
-        assert network is not None, "profile defaults always set network on aws"
-        cluster = cluster_name(loaded)
+        stack = args.stack
+        network = args.network
+        cluster = stack.cluster_name
         child = pulumi.ResourceOptions(parent=self)
 
         self.security_group = aws.ec2.SecurityGroup(
@@ -62,7 +62,7 @@ class VpcEndpoints(pulumi.ComponentResource):
             vpc_id=args.vpc_id,
             description=f"Interface VPC endpoints of {cluster}: HTTPS from inside the VPC only",
             # No egress rules: endpoint ENIs only answer; the provider removes AWS's default allow-all.
-            tags=aws_tags(loaded, f"{cluster}-vpc-endpoints"),
+            tags=aws_tags(stack, f"{cluster}-vpc-endpoints"),
             opts=child,
         )
         aws.vpc.SecurityGroupIngressRule(
@@ -73,7 +73,7 @@ class VpcEndpoints(pulumi.ComponentResource):
             ip_protocol="tcp",
             from_port=HTTPS,
             to_port=HTTPS,
-            tags=aws_tags(loaded, f"{cluster}-vpc-endpoints-https"),
+            tags=aws_tags(stack, f"{cluster}-vpc-endpoints-https"),
             opts=child,
         )
 
@@ -91,7 +91,7 @@ class VpcEndpoints(pulumi.ComponentResource):
                 if service in (network.gateway_endpoints or [])
                 else None,
                 policy=endpoint_policy(service, args.account),
-                tags=aws_tags(loaded, f"{cluster}-{service}"),
+                tags=aws_tags(stack, f"{cluster}-{service}"),
                 opts=child,
             )
             for service in network.interface_endpoints or []
@@ -104,7 +104,7 @@ class VpcEndpoints(pulumi.ComponentResource):
                 vpc_endpoint_type="Gateway",
                 route_table_ids=args.private_route_table_ids,
                 policy=endpoint_policy(service, args.account),
-                tags=aws_tags(loaded, f"{cluster}-{service}-gateway"),
+                tags=aws_tags(stack, f"{cluster}-{service}-gateway"),
                 opts=pulumi.ResourceOptions(
                     parent=self, depends_on=[self.interface[service]] if service in self.interface else []
                 ),

@@ -15,10 +15,9 @@ import pulumi
 import pulumi_aws as aws
 
 from components.aws.launch_template import launch_template_ref, node_launch_template
-from components.aws.names import cluster_name
 from components.aws.tags import aws_tags
 from components.config.schema import GpuPoolConfig
-from components.config.loader import LoadedConfig
+from components.aws.stack import AwsStack
 from components.workloads.scheduling import PoolScheduling, pool_scheduling
 
 # Kubernetes spells taint effects NoSchedule; the EKS API NO_SCHEDULE.
@@ -33,7 +32,7 @@ def ships_device_plugin(ami_type: str) -> bool:
 
 @dataclass(frozen=True)
 class GpuNodePoolArgs:
-    loaded: LoadedConfig
+    stack: AwsStack
     pool: GpuPoolConfig
     cluster_name: pulumi.Input[str]
     node_role_arn: pulumi.Input[str]
@@ -49,13 +48,13 @@ class GpuNodePool(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: GpuNodePoolArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("airlock:aws:GpuNodePool", name, None, opts)
-        loaded, pool = args.loaded, args.pool
+        stack, pool = args.stack, args.pool
         assert pool.instance_type is not None, "config rules require instanceType on aws"
         self.scheduling = pool_scheduling(pool, "aws")
-        node_name = f"{cluster_name(loaded)}-{pool.name}"
+        node_name = f"{stack.cluster_name}-{pool.name}"
 
         self.launch_template = node_launch_template(
-            f"{name}-nodes", loaded, node_name, pool.ami_type, pool.disk_size_gib, pulumi.ResourceOptions(parent=self)
+            f"{name}-nodes", stack, node_name, pool.ami_type, pool.disk_size_gib, pulumi.ResourceOptions(parent=self)
         )
         self.node_group = aws.eks.NodeGroup(
             name,
@@ -79,7 +78,7 @@ class GpuNodePool(pulumi.ComponentResource):
                 aws.eks.NodeGroupTaintArgs(key=t["key"], value=t["value"], effect=EKS_TAINT_EFFECTS[t["effect"]])
                 for t in self.scheduling.taints
             ],
-            tags=aws_tags(loaded, node_name, **{"airlock:gpu-pool": pool.name}),
+            tags=aws_tags(stack, node_name, **{"airlock:gpu-pool": pool.name}),
             opts=pulumi.ResourceOptions(
                 parent=self,
                 depends_on=list(args.depends_on),

@@ -17,7 +17,7 @@ import pulumi_aws as aws
 from components.aws.names import IAM_ROLE_MAX, scoped
 from components.aws.policy import irsa_trust
 from components.aws.tags import aws_tags
-from components.config.loader import LoadedConfig
+from components.aws.stack import AwsStack
 from components.config.naming import service_account_subject
 
 
@@ -33,7 +33,7 @@ class ServiceAccountRef:
 
 @dataclass(frozen=True)
 class IrsaRoleArgs:
-    loaded: LoadedConfig
+    stack: AwsStack
     oidc_provider_arn: pulumi.Input[str]
     # Issuer URL without https://, as IRSA condition keys spell it.
     oidc_issuer: pulumi.Input[str]
@@ -51,7 +51,7 @@ class IrsaRole(pulumi.ComponentResource):
         super().__init__("airlock:aws:IrsaRole", name, None, opts)
         if not args.service_accounts:
             raise ValueError("an IRSA role needs at least one service account to trust")
-        role_name = scoped(args.loaded, name, IAM_ROLE_MAX)
+        role_name = scoped(args.stack, name, IAM_ROLE_MAX)
         self.role = aws.iam.Role(
             name,
             name=role_name,
@@ -61,7 +61,7 @@ class IrsaRole(pulumi.ComponentResource):
             ),
             # One hour: the SDK refreshes web-identity credentials on its own.
             max_session_duration=3600,
-            tags=aws_tags(args.loaded, role_name),
+            tags=aws_tags(args.stack, role_name),
             opts=pulumi.ResourceOptions(parent=self),
         )
         for index, policy_arn in enumerate(args.managed_policy_arns):

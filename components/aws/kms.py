@@ -23,7 +23,7 @@ from components.aws.account import AwsAccount
 from components.aws.names import kms_alias
 from components.aws.policy import Statement, allow, document
 from components.aws.tags import aws_tags
-from components.config.loader import LoadedConfig
+from components.aws.stack import AwsStack
 
 KEY_ITSELF = "*"  # in a key policy, "*" is the key the policy is attached to
 
@@ -66,7 +66,7 @@ DELETION_WINDOW_DAYS = 30
 
 @dataclass(frozen=True)
 class EncryptionKeyArgs:
-    loaded: LoadedConfig
+    stack: AwsStack
     account: AwsAccount
     # Short name: the alias is alias/<cluster>/<purpose>.
     purpose: str
@@ -105,12 +105,12 @@ class EncryptionKey(pulumi.ComponentResource):
             rotation_period_in_days=ROTATION_PERIOD_DAYS,
             deletion_window_in_days=DELETION_WINDOW_DAYS,
             policy=document(*statements),
-            tags=aws_tags(args.loaded, kms_alias(args.loaded, args.purpose).removeprefix("alias/")),
+            tags=aws_tags(args.stack, kms_alias(args.stack, args.purpose).removeprefix("alias/")),
             opts=pulumi.ResourceOptions(parent=self),
         )
         aws.kms.Alias(
             name,
-            name=kms_alias(args.loaded, args.purpose),
+            name=kms_alias(args.stack, args.purpose),
             target_key_id=self.key.key_id,
             opts=pulumi.ResourceOptions(parent=self),
         )

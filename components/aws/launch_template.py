@@ -13,7 +13,7 @@ import pulumi
 import pulumi_aws as aws
 
 from components.aws.tags import aws_tags
-from components.config.loader import LoadedConfig
+from components.aws.stack import AwsStack
 
 # Bottlerocket keeps the OS on a small root volume and images, containers and the model
 # cache on a second (data) volume; the AL2023 AMIs keep everything on the root volume.
@@ -39,13 +39,13 @@ def node_volumes(ami_type: str, disk_size_gib: int) -> list[aws.ec2.LaunchTempla
 
 def node_launch_template(
     resource_name: str,
-    loaded: LoadedConfig,
+    stack: AwsStack,
     node_name: str,
     ami_type: str,
     disk_size_gib: int,
     opts: pulumi.ResourceOptions,
 ) -> aws.ec2.LaunchTemplate:
-    tags = aws_tags(loaded, node_name)
+    tags = aws_tags(stack, node_name)
     return aws.ec2.LaunchTemplate(
         resource_name,
         description=f"{node_name}: IMDSv2 only (hop limit 1), encrypted gp3 volumes",

@@ -12,11 +12,11 @@ import pulumi_aws as aws
 from components.aws.account import AwsAccount
 from components.aws.names import control_plane_log_group, flow_log_group
 from components.aws.tags import aws_tags
-from components.config.loader import LoadedConfig
+from components.aws.stack import AwsStack
 
 
-def platform_log_groups(loaded: LoadedConfig) -> list[str]:
-    return [flow_log_group(loaded), control_plane_log_group(loaded)]
+def platform_log_groups(stack: AwsStack) -> list[str]:
+    return [flow_log_group(stack), control_plane_log_group(stack)]
 
 
 def log_group_arn(account: AwsAccount, group_name: str) -> pulumi.Output[str]:
@@ -26,7 +26,7 @@ def log_group_arn(account: AwsAccount, group_name: str) -> pulumi.Output[str]:
 
 def encrypted_log_group(
     resource_name: str,
-    loaded: LoadedConfig,
+    stack: AwsStack,
     group_name: str,
     retention_days: int,
     key_arn: pulumi.Input[str],
@@ -37,6 +37,6 @@ def encrypted_log_group(
         name=group_name,
         retention_in_days=retention_days,
         kms_key_id=key_arn,
-        tags=aws_tags(loaded, group_name),
+        tags=aws_tags(stack, group_name),
         opts=opts,
     )

@@ -7,6 +7,7 @@ no other bucket. Stacks without S3 weights get no role at all.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from collections import defaultdict
 from dataclasses import dataclass
 
@@ -16,15 +17,15 @@ import pulumi_aws as aws
 from components.aws.account import AwsAccount
 from components.aws.iam import IrsaRole, IrsaRoleArgs, ServiceAccountRef
 from components.aws.policy import Statement, allow, document
-from components.config.schema import StackConfig
-from components.config.loader import LoadedConfig
+from components.config.schema import ModelConfig
+from components.aws.stack import AwsStack
 from components.config.naming import MODEL_SERVER_SERVICE_ACCOUNT, MODELS_NAMESPACE
 
 
-def weights_locations(config: StackConfig) -> dict[str, list[str]]:
+def weights_locations(models: Sequence[ModelConfig]) -> dict[str, list[str]]:
     """Bucket -> sorted key prefixes (without trailing slash) of every S3-mirrored model."""
     locations: dict[str, set[str]] = defaultdict(set)
-    for model in config.models:
+    for model in models:
         if model.weights_source == "s3" and model.weights_uri:
             bucket, _, prefix = model.weights_uri.removeprefix("s3://").partition("/")
             locations[bucket].add(prefix.strip("/"))
@@ -33,7 +34,9 @@ def weights_locations(config: StackConfig) -> dict[str, list[str]]:
 
 @dataclass(frozen=True)
 class ModelWeightsReaderArgs:
-    loaded: LoadedConfig
+    stack: AwsStack
+    # The local models; those with weightsSource 's3' name the buckets and prefixes to read.
+    models: Sequence[ModelConfig]
     account: AwsAccount
     oidc_provider_arn: pulumi.Input[str]
     oidc_issuer: pulumi.Input[str]
@@ -44,13 +47,13 @@ class ModelWeightsReader(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: ModelWeightsReaderArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("airlock:aws:ModelWeightsReader", name, None, opts)
-        locations = weights_locations(args.loaded.config)
+        locations = weights_locations(args.models)
         if not locations:
             raise ValueError("no model has weightsSource 's3'; create no weights reader")
         self.role = IrsaRole(
             "model-server",
             IrsaRoleArgs(
-                loaded=args.loaded,
+                stack=args.stack,
                 oidc_provider_arn=args.oidc_provider_arn,
                 oidc_issuer=args.oidc_issuer,
                 service_accounts=[ServiceAccountRef(MODELS_NAMESPACE, MODEL_SERVER_SERVICE_ACCOUNT)],

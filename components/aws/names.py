@@ -10,27 +10,21 @@ from __future__ import annotations
 import hashlib
 import re
 
-from components.config.loader import LoadedConfig
+from components.aws.stack import AwsStack
 
 IAM_ROLE_MAX = 64
 SQS_MAX = 80
 BUCKET_PREFIX_MAX = 37  # S3 appends 26 characters to a prefix, within the 63 a bucket name allows
 
 
-def cluster_name(loaded: LoadedConfig) -> str:
-    name = loaded.config.cluster.name
-    assert name is not None, "profile defaults always set cluster.name"
-    return name
-
-
-def scoped(loaded: LoadedConfig, suffix: str, max_length: int = 128, separator: str = "-") -> str:
+def scoped(stack: AwsStack, suffix: str, max_length: int = 128, separator: str = "-") -> str:
     """``<cluster>-<suffix>``, shortened to ``max_length`` with a stable hash when needed."""
-    return _fit(cluster_name(loaded), suffix, max_length, separator)
+    return _fit(stack.cluster_name, suffix, max_length, separator)
 
 
-def lowercase_scoped(loaded: LoadedConfig, suffix: str, max_length: int = 128, separator: str = "-") -> str:
+def lowercase_scoped(stack: AwsStack, suffix: str, max_length: int = 128, separator: str = "-") -> str:
     """As :func:`scoped`, for services that take only lowercase letters, digits and '-' (S3, ECR)."""
-    base = re.sub(r"[^a-z0-9]+", "-", cluster_name(loaded).lower()).strip("-") or "airlock"
+    base = re.sub(r"[^a-z0-9]+", "-", stack.cluster_name.lower()).strip("-") or "airlock"
     return _fit(base, suffix, max_length, separator)
 
 
@@ -44,15 +38,15 @@ def _fit(base: str, suffix: str, max_length: int, separator: str) -> str:
     return f"{base[:room]}{separator}{digest}{separator}{suffix}"
 
 
-def flow_log_group(loaded: LoadedConfig) -> str:
-    return f"/aws/vpc/{cluster_name(loaded)}/flow-logs"
+def flow_log_group(stack: AwsStack) -> str:
+    return f"/aws/vpc/{stack.cluster_name}/flow-logs"
 
 
-def control_plane_log_group(loaded: LoadedConfig) -> str:
+def control_plane_log_group(stack: AwsStack) -> str:
     """EKS writes control-plane logs to exactly this name; creating it first lets us set
     retention and encryption before the cluster starts logging."""
-    return f"/aws/eks/{cluster_name(loaded)}/cluster"
+    return f"/aws/eks/{stack.cluster_name}/cluster"
 
 
-def kms_alias(loaded: LoadedConfig, purpose: str) -> str:
-    return f"alias/{cluster_name(loaded)}/{purpose}"
+def kms_alias(stack: AwsStack, purpose: str) -> str:
+    return f"alias/{stack.cluster_name}/{purpose}"

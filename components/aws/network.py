@@ -17,7 +17,8 @@ from components.aws.log_groups import encrypted_log_group
 from components.aws.names import IAM_ROLE_MAX, flow_log_group, scoped
 from components.aws.policy import allow, document, service_trust
 from components.aws.tags import aws_tags
-from components.config.loader import LoadedConfig
+from components.aws.stack import AwsStack
+from components.config.schema import NetworkConfig
 
 # Seconds over which flow records are aggregated; 60 (not the default 600) so an
 # investigation sees connections within a minute.
@@ -26,7 +27,8 @@ FLOW_LOG_AGGREGATION_SECONDS = 60
 
 @dataclass(frozen=True)
 class NetworkArgs:
-    loaded: LoadedConfig
+    stack: AwsStack
+    network: NetworkConfig
     account: AwsAccount
     # KMS key of the flow log group (its policy must admit CloudWatch Logs for that group).
     logs_key_arn: pulumi.Input[str]
@@ -42,9 +44,8 @@ class Network(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: NetworkArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("airlock:aws:Network", name, None, opts)
-        loaded = args.loaded
-        network = loaded.config.network
-        assert network is not None, "profile defaults always set network on aws"
+        stack = args.stack
+        network = args.network
         zones = network.availability_zones or []
         child = pulumi.ResourceOptions(parent=self)
 
@@ -53,7 +54,7 @@ class Network(pulumi.ComponentResource):
             cidr_block=str(network.vpc_cidr),
             enable_dns_hostnames=True,  # interface endpoints' private DNS needs both
             enable_dns_support=True,
-            tags=aws_tags(loaded, f"{loaded.config.cluster.name}-vpc"),
+            tags=aws_tags(stack, f"{stack.cluster_name}-vpc"),
             opts=child,
         )
 
@@ -65,8 +66,8 @@ class Network(pulumi.ComponentResource):
                 availability_zone=zone,
                 map_public_ip_on_launch=False,
                 tags=aws_tags(
-                    loaded,
-                    f"{loaded.config.cluster.name}-private-{zone}",
+                    stack,
+                    f"{stack.cluster_name}-private-{zone}",
                     **{"kubernetes.io/role/internal-elb": "1"},
                 ),
                 opts=child,
@@ -80,7 +81,7 @@ class Network(pulumi.ComponentResource):
             vpc_id=self.vpc.id,
             ingress=[],
             egress=[],
-            tags=aws_tags(loaded, f"{loaded.config.cluster.name}-default-unused"),
+            tags=aws_tags(stack, f"{stack.cluster_name}-default-unused"),
             opts=child,
         )
         self.flow_log = self._flow_logs(name, args)
@@ -89,13 +90,13 @@ class Network(pulumi.ComponentResource):
         nat_ids: list[pulumi.Output[str]] = []
         if network.nat_gateways != "none":
             igw = aws.ec2.InternetGateway(
-                f"{name}-igw", vpc_id=self.vpc.id, tags=aws_tags(loaded, f"{loaded.config.cluster.name}-igw"), opts=child
+                f"{name}-igw", vpc_id=self.vpc.id, tags=aws_tags(stack, f"{stack.cluster_name}-igw"), opts=child
             )
             public_rt = aws.ec2.RouteTable(
                 f"{name}-public",
                 vpc_id=self.vpc.id,
                 routes=[aws.ec2.RouteTableRouteArgs(cidr_block="0.0.0.0/0", gateway_id=igw.id)],
-                tags=aws_tags(loaded, f"{loaded.config.cluster.name}-public"),
+                tags=aws_tags(stack, f"{stack.cluster_name}-public"),
                 opts=child,
             )
             for zone, cidr in zip(zones, network.public_subnet_cidrs or []):
@@ -106,7 +107,7 @@ class Network(pulumi.ComponentResource):
                     availability_zone=zone,
                     # NAT gateways get Elastic IPs; nothing else lives here, so no auto public IPs.
                     map_public_ip_on_launch=False,
-                    tags=aws_tags(loaded, f"{loaded.config.cluster.name}-public-{zone}"),
+                    tags=aws_tags(stack, f"{stack.cluster_name}-public-{zone}"),
                     opts=child,
                 )
                 aws.ec2.RouteTableAssociation(
@@ -116,13 +117,13 @@ class Network(pulumi.ComponentResource):
             nat_zones = zones if network.nat_gateways == "perAz" else zones[:1]
             for zone, subnet in zip(nat_zones, self.public_subnets):
                 eip = aws.ec2.Eip(
-                    f"{name}-nat-{zone}", domain="vpc", tags=aws_tags(loaded, f"{loaded.config.cluster.name}-nat-{zone}"), opts=child
+                    f"{name}-nat-{zone}", domain="vpc", tags=aws_tags(stack, f"{stack.cluster_name}-nat-{zone}"), opts=child
                 )
                 nat = aws.ec2.NatGateway(
                     f"{name}-nat-{zone}",
                     allocation_id=eip.id,
                     subnet_id=subnet.id,
-                    tags=aws_tags(loaded, f"{loaded.config.cluster.name}-nat-{zone}"),
+                    tags=aws_tags(stack, f"{stack.cluster_name}-nat-{zone}"),
                     opts=pulumi.ResourceOptions(parent=self, depends_on=[igw]),
                 )
                 nat_ids.append(nat.id)
@@ -138,7 +139,7 @@ class Network(pulumi.ComponentResource):
                 f"{name}-private-{zone}",
                 vpc_id=self.vpc.id,
                 routes=routes,
-                tags=aws_tags(loaded, f"{loaded.config.cluster.name}-private-{zone}"),
+                tags=aws_tags(stack, f"{stack.cluster_name}-private-{zone}"),
                 opts=child,
             )
             aws.ec2.RouteTableAssociation(
@@ -149,7 +150,8 @@ class Network(pulumi.ComponentResource):
         self.endpoints = VpcEndpoints(
             f"{name}-endpoints",
             VpcEndpointsArgs(
-                loaded=loaded,
+                stack=stack,
+                network=network,
                 account=args.account,
                 vpc_id=self.vpc.id,
                 vpc_cidr=str(network.vpc_cidr),
@@ -170,21 +172,20 @@ class Network(pulumi.ComponentResource):
 
     def _flow_logs(self, name: str, args: NetworkArgs) -> aws.ec2.FlowLog:
         """Every accepted and rejected flow of the VPC, kept for flowLogs.retentionDays."""
-        loaded, account = args.loaded, args.account
-        network = loaded.config.network
-        assert network is not None
+        stack, account = args.stack, args.account
+        network = args.network
         child = pulumi.ResourceOptions(parent=self)
         group = encrypted_log_group(
             f"{name}-flow-logs",
-            loaded,
-            flow_log_group(loaded),
+            stack,
+            flow_log_group(stack),
             network.flow_logs.retention_days,
             args.logs_key_arn,
             child,
         )
         role = aws.iam.Role(
             f"{name}-flow-logs",
-            name=scoped(loaded, "flow-logs", IAM_ROLE_MAX),
+            name=scoped(stack, "flow-logs", IAM_ROLE_MAX),
             description="VPC flow logs delivery to CloudWatch Logs",
             # Only the flow-log service acting for this account's flow logs (confused-deputy guard).
             assume_role_policy=service_trust(
@@ -194,7 +195,7 @@ class Network(pulumi.ComponentResource):
                     "ArnLike": {"aws:SourceArn": account.arn("ec2", "vpc-flow-log/*")},
                 },
             ),
-            tags=aws_tags(loaded, scoped(loaded, "flow-logs", IAM_ROLE_MAX)),
+            tags=aws_tags(stack, scoped(stack, "flow-logs", IAM_ROLE_MAX)),
             opts=child,
         )
         policy = aws.iam.RolePolicy(
@@ -220,6 +221,6 @@ class Network(pulumi.ComponentResource):
             log_destination=group.arn,
             iam_role_arn=role.arn,
             max_aggregation_interval=FLOW_LOG_AGGREGATION_SECONDS,
-            tags=aws_tags(loaded, f"{loaded.config.cluster.name}-flow-logs"),
+            tags=aws_tags(stack, f"{stack.cluster_name}-flow-logs"),
             opts=pulumi.ResourceOptions(parent=self, depends_on=[policy]),
         )

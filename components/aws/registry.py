@@ -20,7 +20,7 @@ from components.aws.account import AwsAccount
 from components.aws.kms import EncryptionKey, EncryptionKeyArgs
 from components.aws.names import lowercase_scoped
 from components.aws.tags import aws_tags
-from components.config.loader import LoadedConfig
+from components.aws.stack import AwsStack
 from components.config.schema import IMAGE_KEYS
 
 # Images Airlock builds or always mirrors; the rest only when nothing may come from outside.
@@ -32,8 +32,8 @@ KEEP_TAGGED_IMAGES = 50
 ECR_NAME_MAX = 256
 
 
-def registry_image_keys(loaded: LoadedConfig) -> list[str]:
-    if loaded.config.profile == "airgapped":
+def registry_image_keys(stack: AwsStack) -> list[str]:
+    if stack.profile == "airgapped":
         return list(IMAGE_KEYS)
     return list(ALWAYS_MIRRORED)
 
@@ -60,7 +60,7 @@ def lifecycle_policy() -> str:
 
 @dataclass(frozen=True)
 class RegistryArgs:
-    loaded: LoadedConfig
+    stack: AwsStack
     account: AwsAccount
 
 
@@ -71,18 +71,18 @@ class Registry(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: RegistryArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("airlock:aws:Registry", name, None, opts)
-        loaded = args.loaded
+        stack = args.stack
         child = pulumi.ResourceOptions(parent=self)
         self.key = EncryptionKey(
             f"{name}-images",
             EncryptionKeyArgs(
-                loaded, args.account, purpose="ecr", description="Container images in ECR", via_services=("ecr",)
+                stack, args.account, purpose="ecr", description="Container images in ECR", via_services=("ecr",)
             ),
             child,
         )
         self.repositories = {}
-        for key in registry_image_keys(loaded):
-            repository_name = lowercase_scoped(loaded, key.replace("_", "-"), ECR_NAME_MAX, separator="/")
+        for key in registry_image_keys(stack):
+            repository_name = lowercase_scoped(stack, key.replace("_", "-"), ECR_NAME_MAX, separator="/")
             repository = aws.ecr.Repository(
                 f"{name}-{key.replace('_', '-')}",
                 name=repository_name,
@@ -93,7 +93,7 @@ class Registry(pulumi.ComponentResource):
                 ],
                 # Deleting the stack must not silently delete pinned images others may still run.
                 force_delete=False,
-                tags=aws_tags(loaded, repository_name, **{"airlock:image": key}),
+                tags=aws_tags(stack, repository_name, **{"airlock:image": key}),
                 opts=child,
             )
             aws.ecr.LifecyclePolicy(

@@ -26,7 +26,7 @@ from components.aws.kms import EncryptionKey, EncryptionKeyArgs
 from components.aws.names import BUCKET_PREFIX_MAX, SQS_MAX, lowercase_scoped, scoped
 from components.aws.policy import Statement, allow, document
 from components.aws.tags import aws_tags
-from components.config.loader import LoadedConfig
+from components.aws.stack import AwsStack
 
 PARTITION_KEY = "pk"
 SORT_KEY = "sk"
@@ -66,10 +66,12 @@ AUDIT_BUCKET_ACTIONS = ("s3:GetBucketLocation", "s3:ListBucket")
 
 @dataclass(frozen=True)
 class RuntimeStoresArgs:
-    loaded: LoadedConfig
+    stack: AwsStack
     account: AwsAccount
     # The orchestrator's IRSA role: gets exactly the access below.
     access_role: aws.iam.Role
+    # orchestrator.auditRetentionDays: how long audit records stay locked.
+    audit_retention_days: int
 
 
 class RuntimeStores(pulumi.ComponentResource):
@@ -82,13 +84,14 @@ class RuntimeStores(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: RuntimeStoresArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("airlock:aws:RuntimeStores", name, None, opts)
-        loaded, account = args.loaded, args.account
-        self._loaded, self._account = loaded, account
+        stack, account = args.stack, args.account
+        self._stack, self._account = stack, account
+        self._audit_retention_days = args.audit_retention_days
         child = pulumi.ResourceOptions(parent=self)
         self.key = EncryptionKey(
             f"{name}-key",
             EncryptionKeyArgs(
-                loaded,
+                stack,
                 account,
                 purpose="runtime-data",
                 description="Agent runtime queue, state table and audit records",
@@ -111,19 +114,19 @@ class RuntimeStores(pulumi.ComponentResource):
         )
 
     def _queues(self, name: str) -> None:
-        loaded = self._loaded
+        stack = self._stack
         child = pulumi.ResourceOptions(parent=self)
         encryption = {"kms_master_key_id": self.key.arn, "kms_data_key_reuse_period_seconds": KMS_DATA_KEY_REUSE_SECONDS}
-        dlq_name = scoped(loaded, "work-dlq", SQS_MAX)
+        dlq_name = scoped(stack, "work-dlq", SQS_MAX)
         self.dead_letter_queue = aws.sqs.Queue(
             f"{name}-work-dlq",
             name=dlq_name,
             message_retention_seconds=DEAD_LETTER_RETENTION_SECONDS,
-            tags=aws_tags(loaded, dlq_name),
+            tags=aws_tags(stack, dlq_name),
             opts=child,
             **encryption,
         )
-        queue_name = scoped(loaded, "work", SQS_MAX)
+        queue_name = scoped(stack, "work", SQS_MAX)
         self.queue = aws.sqs.Queue(
             f"{name}-work",
             name=queue_name,
@@ -134,7 +137,7 @@ class RuntimeStores(pulumi.ComponentResource):
             redrive_policy=pulumi.Output.json_dumps(
                 {"deadLetterTargetArn": self.dead_letter_queue.arn, "maxReceiveCount": MAX_RECEIVES}
             ),
-            tags=aws_tags(loaded, queue_name),
+            tags=aws_tags(stack, queue_name),
             opts=child,
             **encryption,
         )
@@ -149,8 +152,8 @@ class RuntimeStores(pulumi.ComponentResource):
         )
 
     def _table(self, name: str) -> None:
-        loaded = self._loaded
-        table_name = scoped(loaded, "state", 255)
+        stack = self._stack
+        table_name = scoped(stack, "state", 255)
         self.table = aws.dynamodb.Table(
             f"{name}-state",
             name=table_name,
@@ -165,24 +168,24 @@ class RuntimeStores(pulumi.ComponentResource):
             server_side_encryption=aws.dynamodb.TableServerSideEncryptionArgs(enabled=True, kms_key_arn=self.key.arn),
             ttl=aws.dynamodb.TableTtlArgs(attribute_name=TTL_ATTRIBUTE, enabled=True),
             deletion_protection_enabled=True,
-            tags=aws_tags(loaded, table_name),
+            tags=aws_tags(stack, table_name),
             opts=pulumi.ResourceOptions(parent=self),
         )
 
     def _buckets(self, name: str) -> None:
-        loaded, account = self._loaded, self._account
+        stack, account = self._stack, self._account
         child = pulumi.ResourceOptions(parent=self)
         self.audit_bucket = SecureBucket(
             f"{name}-audit",
             SecureBucketArgs(
-                loaded,
-                bucket_prefix=lowercase_scoped(loaded, "audit-", BUCKET_PREFIX_MAX),
+                stack,
+                bucket_prefix=lowercase_scoped(stack, "audit-", BUCKET_PREFIX_MAX),
                 kms_key_arn=self.key.arn,
                 object_lock=True,
             ),
             child,
         )
-        retention_days = loaded.config.orchestrator.audit_retention_days
+        retention_days = self._audit_retention_days
         aws.s3.BucketObjectLockConfiguration(
             f"{name}-audit",
             bucket=self.audit_bucket.bucket.id,
@@ -197,8 +200,8 @@ class RuntimeStores(pulumi.ComponentResource):
         self.audit_log_bucket = SecureBucket(
             f"{name}-audit-logs",
             SecureBucketArgs(
-                loaded,
-                bucket_prefix=lowercase_scoped(loaded, "audit-logs-", BUCKET_PREFIX_MAX),
+                stack,
+                bucket_prefix=lowercase_scoped(stack, "audit-logs-", BUCKET_PREFIX_MAX),
                 # S3 server access logs can only be delivered to SSE-S3 buckets, not SSE-KMS.
                 kms_key_arn=None,
                 # The log bucket's own access is not logged again (that would recurse).

@@ -13,6 +13,7 @@ this key, and only through Secrets Manager. Sandboxes have no AWS identity at al
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import pulumi
@@ -20,10 +21,10 @@ import pulumi_aws as aws
 
 from components.aws.account import AwsAccount
 from components.aws.kms import EncryptionKey, EncryptionKeyArgs
-from components.aws.names import cluster_name
 from components.aws.policy import allow, document
 from components.aws.tags import aws_tags
-from components.config.loader import LoadedConfig
+from components.aws.stack import AwsStack
+from components.config.schema import SecretConfig
 
 # Days a deleted secret can still be restored: long enough to notice a mistaken removal.
 RECOVERY_WINDOW_DAYS = 30
@@ -31,7 +32,8 @@ RECOVERY_WINDOW_DAYS = 30
 
 @dataclass(frozen=True)
 class SecretStoreArgs:
-    loaded: LoadedConfig
+    stack: AwsStack
+    secrets: Sequence[SecretConfig]
     account: AwsAccount
     # The role allowed to read the secrets (the orchestrator's IRSA role).
     reader_role: aws.iam.Role
@@ -44,12 +46,12 @@ class SecretStore(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: SecretStoreArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("airlock:aws:SecretStore", name, None, opts)
-        loaded, account = args.loaded, args.account
+        stack, account = args.stack, args.account
         child = pulumi.ResourceOptions(parent=self)
         self.key = EncryptionKey(
             f"{name}-key",
             EncryptionKeyArgs(
-                loaded,
+                stack,
                 account,
                 purpose="secrets",
                 description="Secrets Manager secrets of the agent runtime",
@@ -58,15 +60,15 @@ class SecretStore(pulumi.ComponentResource):
             child,
         )
         self.secrets = {}
-        for entry in loaded.config.secrets:
-            secret_name = f"{cluster_name(loaded)}/{entry.name}"
+        for entry in args.secrets:
+            secret_name = f"{stack.cluster_name}/{entry.name}"
             secret = aws.secretsmanager.Secret(
                 f"{name}-{entry.name}",
                 name=secret_name,
                 description=entry.description or f"Airlock secret '{entry.name}'",
                 kms_key_id=self.key.arn,
                 recovery_window_in_days=RECOVERY_WINDOW_DAYS,
-                tags=aws_tags(loaded, secret_name, **{"airlock:secret": entry.name}),
+                tags=aws_tags(stack, secret_name, **{"airlock:secret": entry.name}),
                 opts=child,
             )
             if entry.value is not None:

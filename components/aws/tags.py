@@ -6,15 +6,15 @@ they are visible in ``airlock synth`` bundles (the mock monitor runs no provider
 
 from __future__ import annotations
 
-from components.config.loader import LoadedConfig
+from components.aws.stack import AwsStack
 
 
-def aws_tags(loaded: LoadedConfig, name: str, **extra: str) -> dict[str, str]:
+def aws_tags(stack: AwsStack, name: str, **extra: str) -> dict[str, str]:
     return {
-        **loaded.config.tags,
+        **stack.tags,
         "Name": name,
-        "airlock:stack": loaded.stack,
-        "airlock:profile": loaded.config.profile,
+        "airlock:stack": stack.stack,
+        "airlock:profile": stack.profile,
         "managed-by": "pulumi",
         **extra,
     }
