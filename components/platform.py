@@ -215,15 +215,17 @@ class AgentPlatform(pulumi.ComponentResource):
         from components.workloads.sandbox import Sandbox, SandboxArgs, gvisor_runtime_class
 
         config = loaded.config
-        context = WorkloadContext(loaded, self.cluster.kubernetes_version, self.aws, self.cluster.ready)
+        context = WorkloadContext.of(config, self.cluster.kubernetes_version, self.aws, self.cluster.ready)
         k8s_opts = pulumi.ResourceOptions(parent=self, provider=self.cluster.provider, depends_on=self.cluster.ready)
 
-        telemetry = Observability("telemetry", ObservabilityArgs(context), k8s_opts)
+        telemetry = Observability("telemetry", ObservabilityArgs(context, config.observability, config.secrets), k8s_opts)
         if config.egress_proxy.enabled:
-            EgressProxy("egress", EgressProxyArgs(context), k8s_opts)
+            EgressProxy("egress", EgressProxyArgs(context, config.egress_proxy), k8s_opts)
         model_api_key = None
         if config.models:
-            serving = ModelServing("models", ModelServingArgs(context), k8s_opts)
+            serving = ModelServing(
+                "models", ModelServingArgs(context, config.models, config.gpu_pools, config.secrets), k8s_opts
+            )
             model_api_key = serving.api_key
             self.outputs["modelServiceUrls"] = serving.service_urls
         runtime_class = None
@@ -235,7 +237,23 @@ class AgentPlatform(pulumi.ComponentResource):
                 SandboxArgs(context, sandbox, runtime_class if sandbox.isolation == "gvisor" else None),
                 k8s_opts,
             )
-        orchestrator = Orchestrator("orchestrator", OrchestratorArgs(context, model_api_key), k8s_opts)
+        assert config.orchestrator.agent_spec is not None, "the defaults set agentSpec"
+        orchestrator = Orchestrator(
+            "orchestrator",
+            OrchestratorArgs(
+                context,
+                stack=loaded.stack,
+                orchestrator=config.orchestrator,
+                agent_spec=loaded.project_dir / config.orchestrator.agent_spec,
+                models=config.models,
+                cloud_models=config.cloud_models,
+                sandboxes=config.sandboxes,
+                secrets=config.secrets,
+                capture_message_content=config.observability.capture_message_content,
+                model_api_key=model_api_key,
+            ),
+            k8s_opts,
+        )
         self.outputs.update(
             {
                 "agentVersion": orchestrator.agent_version,

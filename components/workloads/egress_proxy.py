@@ -16,6 +16,7 @@ import pulumi_kubernetes as k8s
 
 from components.workloads.labels import labels
 from components.config.naming import EGRESS_NAMESPACE
+from components.config.schema import EgressProxyConfig
 from components.workloads.context import WorkloadContext
 from components.workloads.endpoints import PROXY_APP, proxy_pods
 from components.workloads.network_policies import (
@@ -69,6 +70,7 @@ def render_squid_conf(clients: list[ProxyClient]) -> str:
 @dataclass(frozen=True)
 class EgressProxyArgs:
     context: WorkloadContext
+    egress_proxy: EgressProxyConfig
 
 
 class EgressProxy(pulumi.ComponentResource):
@@ -133,7 +135,7 @@ class EgressProxy(pulumi.ComponentResource):
                 pods,
                 labels(ROLE, PROXY_APP),
                 pod,
-                replicas=ctx.config.egress_proxy.replicas,
+                replicas=args.egress_proxy.replicas,
                 pod_annotations={CONFIG_HASH_ANNOTATION: content_hash(self.squid_conf)},
             ),
             opts=scope.after(config_map, account),
@@ -148,5 +150,5 @@ class EgressProxy(pulumi.ComponentResource):
         scope.policy(f"{name}-ingress", "egress-proxy-ingress", policy_spec(proxy_pods(), ingress=ingress))
         # The only policy in the stack that reaches public addresses; never private ones.
         dest_ports = sorted({p for c in clients for p in c.dest_ports})
-        egress = [dns_egress_rule(ctx.config.cluster.dns), {"to": internet_peers(), "ports": tcp(*dest_ports)}]
+        egress = [dns_egress_rule(ctx.dns), {"to": internet_peers(), "ports": tcp(*dest_ports)}]
         scope.policy(f"{name}-egress", "egress-proxy-egress", policy_spec(proxy_pods(), egress=egress))

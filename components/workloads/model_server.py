@@ -8,13 +8,14 @@ name = served model name), PodDisruptionBudget and, when enabled, KEDA ScaledObj
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import pulumi
 import pulumi_kubernetes as k8s
 import pulumi_random as random
 
-from components.config.schema import ModelConfig
+from components.config.schema import GpuPoolConfig, ModelConfig, SecretConfig
 from components.workloads.labels import labels, selector
 from components.config.naming import (
     EGRESS_NAMESPACE,
@@ -24,7 +25,7 @@ from components.config.naming import (
     model_service_url,
 )
 from components.config.sizing import most_replicas
-from components.workloads.scheduling import pool_scheduling
+from components.workloads.scheduling import PoolScheduling, pool_scheduling
 from components.workloads import vllm
 from components.workloads.context import WorkloadContext
 from components.config.endpoints import parse_endpoint
@@ -45,6 +46,10 @@ MODEL_LABEL = "airlock.dev/model"
 @dataclass(frozen=True)
 class ModelServingArgs:
     context: WorkloadContext
+    models: Sequence[ModelConfig]
+    # The pools the models name (scheduling), and the stack's secrets (the Hugging Face token).
+    gpu_pools: Sequence[GpuPoolConfig]
+    secrets: Sequence[SecretConfig]
 
 
 class ModelServing(pulumi.ComponentResource):
@@ -57,11 +62,10 @@ class ModelServing(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: ModelServingArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("airlock:workloads:ModelServing", name, None, opts)
-        ctx = args.context
-        config = ctx.config
+        ctx, models = args.context, args.models
         scope = owned_namespace(self, name, MODELS_NAMESPACE, ROLE, ctx.kubernetes_version, ctx.cluster_ready)
         self.namespace = scope.namespace
-        self._policies(name, ctx, scope)
+        self._policies(name, ctx, models, scope)
 
         # IRSA: S3 weights are read with the model servers' own role, nothing else's.
         role_arn = ctx.aws.model_server_role_arn if ctx.aws is not None else None
@@ -78,26 +82,34 @@ class ModelServing(pulumi.ComponentResource):
             opts=scope.opts,
         )
         shared: list[pulumi.Resource] = [self.namespace, account, api_key_secret]
-        hf_token = self._hf_token(name, ctx, scope)
+        hub = vllm.HubAccess.of(ctx.profile, args.secrets)
+        hf_token = self._hf_token(name, hub, models, args.secrets, scope)
         if hf_token is not None:
             shared.append(hf_token)
 
+        pools = {pool.name: pool_scheduling(pool, ctx.platform) for pool in args.gpu_pools}
         self.servers = [
             ModelServer(
                 f"{name}-{model.name}",
-                ModelServerArgs(ctx, model, scope, shared),
+                ModelServerArgs(ctx, model, pools[model.pool], hub, scope, shared),
                 pulumi.ResourceOptions(parent=self),
             )
-            for model in config.models
+            for model in models
         ]
-        self.service_urls = {model.name: model_service_url(model.name) for model in config.models}
+        self.service_urls = {model.name: model_service_url(model.name) for model in models}
         self.register_outputs({"namespace": scope.name, "serviceUrls": self.service_urls})
 
-    def _hf_token(self, name: str, ctx: WorkloadContext, scope: NamespaceScope) -> k8s.core.v1.Secret | None:
-        config = ctx.config
-        if not any(vllm.hf_token_applies(config, m) for m in config.models):
+    def _hf_token(
+        self,
+        name: str,
+        hub: vllm.HubAccess,
+        models: Sequence[ModelConfig],
+        secrets: Sequence[SecretConfig],
+        scope: NamespaceScope,
+    ) -> k8s.core.v1.Secret | None:
+        if not any(vllm.hf_token_applies(hub, m) for m in models):
             return None
-        entry = next(s for s in config.secrets if s.name == vllm.HF_TOKEN_ENTRY)
+        entry = next(s for s in secrets if s.name == vllm.HF_TOKEN_ENTRY)
         if entry.value is None:
             pulumi.log.warn(
                 f"secrets entry '{entry.name}' has no value in the stack config: model servers start without a Hugging "
@@ -114,26 +126,25 @@ class ModelServing(pulumi.ComponentResource):
             opts=scope.opts,
         )
 
-    def _policies(self, name: str, ctx: WorkloadContext, scope: NamespaceScope) -> None:
-        config = ctx.config
+    def _policies(self, name: str, ctx: WorkloadContext, models: Sequence[ModelConfig], scope: NamespaceScope) -> None:
         # The runtime calls the models; Prometheus (for KEDA) scrapes /metrics on the same port.
         callers = [namespace_peer(ORCHESTRATOR_NAMESPACE, orchestrator_pods())]
-        callers += [namespace_peer(scraper) for scraper in sorted(prometheus_namespaces(config.models))]
+        callers += [namespace_peer(scraper) for scraper in sorted(prometheus_namespaces(models))]
         ingress = [{"from": callers, "ports": tcp(VLLM_PORT)}]
         scope.policy(f"{name}-ingress", "model-server-ingress", policy_spec(model_server_pods(), ingress=ingress))
 
-        egress: list[Spec] = [dns_egress_rule(config.cluster.dns)]
+        egress: list[Spec] = [dns_egress_rule(ctx.dns)]
         proxy = ctx.proxy_client("models")
         if proxy is not None:
             egress.append({"to": [namespace_peer(EGRESS_NAMESPACE, proxy_pods())], "ports": tcp(proxy.port)})
         rules: pulumi.Input[list[Spec]] = egress
-        if config.platform == "aws" and any(m.weights_source == "s3" for m in config.models):
+        if ctx.platform == "aws" and any(m.weights_source == "s3" for m in models):
             # S3 weights: STS (IRSA) and S3, both over their interface endpoints.
             rules = with_aws_endpoints(egress, ctx.private_subnets)
         scope.policy(f"{name}-egress", "model-server-egress", policy_spec(model_server_pods(), egress=rules))
 
 
-def prometheus_namespaces(models: list[ModelConfig]) -> set[str]:
+def prometheus_namespaces(models: Sequence[ModelConfig]) -> set[str]:
     """Namespaces of the Prometheus servers that KEDA queries (they scrape the model servers)."""
     found = set()
     for model in models:
@@ -148,6 +159,9 @@ def prometheus_namespaces(models: list[ModelConfig]) -> set[str]:
 class ModelServerArgs:
     context: WorkloadContext
     model: ModelConfig
+    # Where the replicas run: the node selector and tolerations of the model's GPU pool.
+    pool: PoolScheduling
+    hub: vllm.HubAccess
     namespace: NamespaceScope
     # The namespace-level objects (account, API key) the pods need before they start.
     depends_on: list[pulumi.Resource]
@@ -161,9 +175,7 @@ class ModelServer(pulumi.ComponentResource):
         super().__init__("airlock:workloads:ModelServer", name, None, opts)
         ctx, model = args.context, args.model
         scope = args.namespace.within(self, *args.depends_on)
-        config = ctx.config
-        pool = next(p for p in config.gpu_pools if p.name == model.pool)
-        scheduling = pool_scheduling(pool, config.platform)
+        scheduling = args.pool
         pods = selector(ROLE, model.name)
         extra = {MODEL_LABEL: model.name}
 
@@ -171,7 +183,7 @@ class ModelServer(pulumi.ComponentResource):
         if model.cache.type == "pvc" and not model.cache.existing_claim:
             claim = self._cache_claim(name, model, scope)
         cache = vllm.cache_volume(model, f"{model.name}-cache" if claim else None)
-        volumes, mounts = vllm.volumes_and_mounts(config, model, cache)
+        volumes, mounts = vllm.volumes_and_mounts(args.hub, model, cache)
         probes = vllm.probes(model)
         region = ctx.aws.region if ctx.aws is not None else None
         server = container(
@@ -181,7 +193,7 @@ class ModelServer(pulumi.ComponentResource):
             command=["vllm", "serve"],
             args=vllm.vllm_args(model),
             ports=[("http", VLLM_PORT)],
-            env=vllm.environment(config, model, ctx.proxy_client("models"), region),
+            env=vllm.environment(args.hub, model, ctx.proxy_client("models"), region),
             mounts=mounts,
             startup=probes["startup"],
             readiness=probes["readiness"],

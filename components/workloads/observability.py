@@ -10,6 +10,7 @@ your own network (private ranges, that port only).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from urllib.parse import unquote
 
@@ -20,6 +21,7 @@ import yaml
 from components.workloads.labels import labels
 from components.config.addresses import PRIVATE_RANGES
 from components.config.naming import EGRESS_NAMESPACE, ORCHESTRATOR_NAMESPACE, TELEMETRY_NAMESPACE
+from components.config.schema import ObservabilityConfig, SecretConfig
 from components.workloads.context import WorkloadContext
 from components.config.endpoints import parse_endpoint
 from components.workloads.endpoints import (
@@ -48,7 +50,7 @@ from components.workloads.pod_security import (
     mount,
     pod_spec,
 )
-from components.workloads.proxy_routes import telemetry_client
+from components.workloads.proxy_routes import TELEMETRY_CLIENT
 from components.workloads.rendering import content_hash, render
 from components.workloads.scope import NamespaceScope, owned_namespace
 
@@ -94,6 +96,9 @@ def headers_config(exporter: str, raw: str) -> str:
 @dataclass(frozen=True)
 class ObservabilityArgs:
     context: WorkloadContext
+    observability: ObservabilityConfig
+    # The stack's secrets; observability.headersSecret names the exporter's headers among them.
+    secrets: Sequence[SecretConfig]
 
 
 class Observability(pulumi.ComponentResource):
@@ -103,13 +108,12 @@ class Observability(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: ObservabilityArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("airlock:workloads:Observability", name, None, opts)
-        ctx = args.context
-        obs = ctx.config.observability
+        ctx, obs = args.context, args.observability
         scope = owned_namespace(self, name, TELEMETRY_NAMESPACE, ROLE, ctx.kubernetes_version, ctx.cluster_ready)
         self.namespace = scope.namespace
-        self._policies(name, ctx, scope)
+        self._policies(name, ctx, obs, scope)
 
-        headers = self._headers_secret(name, ctx, scope)
+        headers = self._headers_secret(name, obs, args.secrets, scope)
         self.collector_config = render_collector_config(obs.exporter, obs.endpoint, headers is not None)
         config_map = k8s.core.v1.ConfigMap(
             f"{name}-config",
@@ -133,7 +137,7 @@ class Observability(pulumi.ComponentResource):
             # Keeps the Go heap under the container limit (512Mi) before the kernel OOM-kills it.
             env_value("GOMEMLIMIT", "400MiB"),
         ]
-        proxy = telemetry_client(ctx.config)
+        proxy = ctx.proxy_client(TELEMETRY_CLIENT)
         if proxy is not None:
             env += [env_value("HTTPS_PROXY", proxy_url(proxy.port)), env_value("NO_PROXY", ",".join(NO_PROXY))]
 
@@ -167,11 +171,12 @@ class Observability(pulumi.ComponentResource):
         self.otlp_http_url = collector_otlp_http_url()
         self.register_outputs({"namespace": scope.name, "otlpHttpUrl": self.otlp_http_url})
 
-    def _headers_secret(self, name: str, ctx: WorkloadContext, scope: NamespaceScope) -> k8s.core.v1.Secret | None:
-        obs = ctx.config.observability
+    def _headers_secret(
+        self, name: str, obs: ObservabilityConfig, secrets: Sequence[SecretConfig], scope: NamespaceScope
+    ) -> k8s.core.v1.Secret | None:
         if not obs.headers_secret or obs.exporter == "debug":
             return None
-        entry = next(s for s in ctx.config.secrets if s.name == obs.headers_secret)
+        entry = next(s for s in secrets if s.name == obs.headers_secret)
         if entry.value is None:
             pulumi.log.warn(
                 f"observability.headersSecret '{entry.name}' has no value in the stack config: create Secret "
@@ -188,23 +193,22 @@ class Observability(pulumi.ComponentResource):
             opts=scope.opts,
         )
 
-    def _policies(self, name: str, ctx: WorkloadContext, scope: NamespaceScope) -> None:
+    def _policies(self, name: str, ctx: WorkloadContext, obs: ObservabilityConfig, scope: NamespaceScope) -> None:
         pods = collector_pods()
         senders = [namespace_peer(sender, orchestrator_pods()) for sender in SENDER_NAMESPACES]
         ingress = [{"from": senders, "ports": tcp(OTLP_GRPC_PORT, OTLP_HTTP_PORT)}]
         scope.policy(f"{name}-ingress", "otel-collector-ingress", policy_spec(pods, ingress=ingress))
-        egress = exporter_egress(ctx)
+        egress = exporter_egress(ctx, obs)
         if egress:
             scope.policy(f"{name}-egress", "otel-collector-egress", policy_spec(pods, egress=egress))
 
 
-def exporter_egress(ctx: WorkloadContext) -> list[Spec]:
+def exporter_egress(ctx: WorkloadContext, obs: ObservabilityConfig) -> list[Spec]:
     """Where the collector may send: nothing for 'debug'; else DNS plus exactly one route."""
-    obs = ctx.config.observability
     if obs.exporter == "debug" or not obs.endpoint:
         return []
     endpoint = parse_endpoint(obs.endpoint)
-    proxy = telemetry_client(ctx.config)
+    proxy = ctx.proxy_client(TELEMETRY_CLIENT)
     if endpoint.in_cluster:
         route = {"to": [namespace_peer(endpoint.namespace or "")], "ports": tcp(endpoint.port)}
     elif proxy is not None:
@@ -213,4 +217,4 @@ def exporter_egress(ctx: WorkloadContext) -> list[Spec]:
         # Airgapped: the backend is somewhere in your own network; only its port, only private ranges.
         private = [ip_block(str(n)) for n in PRIVATE_RANGES if n.version == 4]
         route = {"to": private, "ports": tcp(endpoint.port)}
-    return [dns_egress_rule(ctx.config.cluster.dns), route]
+    return [dns_egress_rule(ctx.dns), route]

@@ -11,12 +11,14 @@ its own port on the egress proxy (cloud, hybrid). Runtime contract: docs/workloa
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 import pulumi
 import pulumi_kubernetes as k8s
 
-from components.config.schema import StackConfig
+from components.config.schema import CloudModelConfig, ModelConfig, OrchestratorConfig, SandboxConfig, SecretConfig
 from components.workloads.labels import labels
 from components.config.naming import (
     EGRESS_NAMESPACE,
@@ -84,10 +86,10 @@ def aws_direct_hosts(region: str) -> list[str]:
     return hosts + [f".s3.{region}.amazonaws.com"]  # virtual-hosted bucket names
 
 
-def model_routes(config: StackConfig) -> dict[str, dict[str, str]]:
+def model_routes(models: Sequence[ModelConfig], cloud_models: Sequence[CloudModelConfig]) -> dict[str, dict[str, str]]:
     """Every model route the agent spec may name: local vLLM Services and cloud APIs."""
-    routes = {m.name: {"provider": "openai", "baseUrl": model_service_url(m.name), "model": m.name} for m in config.models}
-    for cloud_model in config.cloud_models:
+    routes = {m.name: {"provider": "openai", "baseUrl": model_service_url(m.name), "model": m.name} for m in models}
+    for cloud_model in cloud_models:
         route = {"provider": cloud_model.provider, "baseUrl": cloud_model.base_url or "", "model": cloud_model.model}
         if cloud_model.api_key_secret:
             route["apiKeySecret"] = cloud_model.api_key_secret
@@ -98,6 +100,18 @@ def model_routes(config: StackConfig) -> dict[str, dict[str, str]]:
 @dataclass(frozen=True)
 class OrchestratorArgs:
     context: WorkloadContext
+    # The stack's name: AIRLOCK_STACK and the OpenTelemetry deployment environment.
+    stack: str
+    orchestrator: OrchestratorConfig
+    # The agent spec the runtime runs (orchestrator.agentSpec, under the project directory).
+    agent_spec: Path
+    # The routes the agent spec may name, and the sandbox pools it may run code in.
+    models: Sequence[ModelConfig]
+    cloud_models: Sequence[CloudModelConfig]
+    sandboxes: Sequence[SandboxConfig]
+    # Tool credentials (the stack's secrets) and whether traces carry message content.
+    secrets: Sequence[SecretConfig]
+    capture_message_content: bool
     # The model servers' API key (secret), when the stack serves local models.
     model_api_key: pulumi.Input[str] | None = None
 
@@ -109,13 +123,12 @@ class Orchestrator(pulumi.ComponentResource):
     def __init__(self, name: str, args: OrchestratorArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("airlock:workloads:Orchestrator", name, None, opts)
         ctx = args.context
-        config = ctx.config
         scope = owned_namespace(self, name, ORCHESTRATOR_NAMESPACE, ROLE, ctx.kubernetes_version, ctx.cluster_ready)
         self.namespace = scope.namespace
-        self._policies(name, ctx, scope)
+        self._policies(name, args, scope)
 
-        spec_file = ctx.loaded.project_dir / config.orchestrator.agent_spec
-        self.agent_version = agent_version(spec_file, config.profile)
+        spec_file = args.agent_spec
+        self.agent_version = agent_version(spec_file, ctx.profile)
         version = self.agent_version
         # Immutable and named by version: pods of the previous version keep the spec they
         # were started with while a rollout replaces them.
@@ -135,10 +148,10 @@ class Orchestrator(pulumi.ComponentResource):
             empty_dir("state", "1Gi"),
         ]
         mounts = [mount("agent-spec", AGENT_DIR, read_only=True), mount("tmp", "/tmp"), mount("state", STATE_DIR)]
-        env = self._env(ctx)
+        env = self._env(args)
         env.append(env_value("AIRLOCK_AGENT_VERSION", self.agent_version))
 
-        credentials = self._credentials(name, ctx, scope)
+        credentials = self._credentials(name, ctx, args.secrets, scope)
         if credentials is not None:
             resource, volume, path, variable = credentials
             prerequisites.append(resource)
@@ -157,7 +170,7 @@ class Orchestrator(pulumi.ComponentResource):
             # The agent spec's local routes name apiKeyEnv: VLLM_API_KEY; a reference, never a value.
             env.append(env_from_secret("VLLM_API_KEY", MODEL_API_KEY_SECRET, API_KEY_KEY))
 
-        res = config.orchestrator.resources
+        res = args.orchestrator.resources
         pods = orchestrator_pods()
         runtime = container(
             "runtime",
@@ -185,7 +198,7 @@ class Orchestrator(pulumi.ComponentResource):
                 pods,
                 labels(ROLE, ORCHESTRATOR_APP, **{AGENT_VERSION_LABEL: version}),
                 pod,
-                replicas=config.orchestrator.replicas,
+                replicas=args.orchestrator.replicas,
             ),
             opts=scope.after(*prerequisites),
         )
@@ -196,23 +209,22 @@ class Orchestrator(pulumi.ComponentResource):
     # ------------------------------------------------------------------ env and credentials
 
     @staticmethod
-    def _env(ctx: WorkloadContext) -> list[Spec]:
-        config = ctx.config
-        obs = config.observability
+    def _env(args: OrchestratorArgs) -> list[Spec]:
+        ctx = args.context
         env = [
-            env_value("AIRLOCK_PROFILE", config.profile),
-            env_value("AIRLOCK_PLATFORM", config.platform),
-            env_value("AIRLOCK_STACK", ctx.loaded.stack),
-            env_value("AIRLOCK_LOG_LEVEL", config.orchestrator.log_level),
+            env_value("AIRLOCK_PROFILE", ctx.profile),
+            env_value("AIRLOCK_PLATFORM", ctx.platform),
+            env_value("AIRLOCK_STACK", args.stack),
+            env_value("AIRLOCK_LOG_LEVEL", args.orchestrator.log_level),
             env_value("AIRLOCK_AGENT_SPEC", f"{AGENT_DIR}/agent.yaml"),
             env_value("AIRLOCK_STATE_DIR", STATE_DIR),
-            env_value("AIRLOCK_MODEL_ROUTES", json.dumps(model_routes(config), sort_keys=True)),
-            env_value("AIRLOCK_SANDBOXES", json.dumps({s.name: executor_url(s.name) for s in config.sandboxes}, sort_keys=True)),
+            env_value("AIRLOCK_MODEL_ROUTES", json.dumps(model_routes(args.models, args.cloud_models), sort_keys=True)),
+            env_value("AIRLOCK_SANDBOXES", json.dumps({s.name: executor_url(s.name) for s in args.sandboxes}, sort_keys=True)),
             env_value("OTEL_SERVICE_NAME", "airlock-runtime"),
             env_value("OTEL_EXPORTER_OTLP_ENDPOINT", collector_otlp_http_url()),
             env_value("OTEL_EXPORTER_OTLP_PROTOCOL", "http/protobuf"),
-            env_value("OTEL_RESOURCE_ATTRIBUTES", f"deployment.environment.name={ctx.loaded.stack},service.namespace=airlock"),
-            env_value("OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT", "true" if obs.capture_message_content else "false"),
+            env_value("OTEL_RESOURCE_ATTRIBUTES", f"deployment.environment.name={args.stack},service.namespace=airlock"),
+            env_value("OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT", "true" if args.capture_message_content else "false"),
         ]
         no_proxy = list(NO_PROXY)
         aws = ctx.aws
@@ -231,9 +243,10 @@ class Orchestrator(pulumi.ComponentResource):
             env += [env_value("HTTPS_PROXY", proxy_url(proxy.port)), env_value("NO_PROXY", ",".join(no_proxy))]
         return env
 
-    def _credentials(self, name: str, ctx: WorkloadContext, scope: NamespaceScope) -> tuple[pulumi.Resource, Spec, str, Spec] | None:
+    def _credentials(
+        self, name: str, ctx: WorkloadContext, secrets: Sequence[SecretConfig], scope: NamespaceScope
+    ) -> tuple[pulumi.Resource, Spec, str, Spec] | None:
         """(resource, volume, mount path, env var naming it) for the tool credentials."""
-        config = ctx.config
         if ctx.aws is not None:
             # The runtime's broker reads Secrets Manager with the IRSA role; the pod holds only names -> ARNs.
             arns = k8s.core.v1.ConfigMap(
@@ -244,13 +257,13 @@ class Orchestrator(pulumi.ComponentResource):
             )
             volume = {"name": "secret-arns", "configMap": {"name": arns.metadata.name, "defaultMode": 0o444}}
             return arns, volume, SECRET_ARNS_DIR, env_value("AIRLOCK_SECRET_ARNS_FILE", f"{SECRET_ARNS_DIR}/secret-arns.json")
-        values = {s.name: s.value for s in config.secrets if s.value is not None}
+        values = {s.name: s.value for s in secrets if s.value is not None}
         # (On aws the config rules already warn about empty store entries.)
-        unset = [s for s in config.secrets if s.value is None] if config.platform == "kubernetes" else []
-        for missing in unset:
+        unset = [(i, s) for i, s in enumerate(secrets) if s.value is None] if ctx.platform == "kubernetes" else []
+        for index, missing in unset:
             pulumi.log.warn(
                 f"secrets entry '{missing.name}' has no value: it is not mounted in the orchestrator; set it with "
-                f"`pulumi config set --secret --path 'airlock:secrets[{config.secrets.index(missing)}].value' ...`",
+                f"`pulumi config set --secret --path 'airlock:secrets[{index}].value' ...`",
                 self,
             )
         if not values:
@@ -268,26 +281,26 @@ class Orchestrator(pulumi.ComponentResource):
 
     # ------------------------------------------------------------------ network
 
-    def _policies(self, name: str, ctx: WorkloadContext, scope: NamespaceScope) -> None:
+    def _policies(self, name: str, args: OrchestratorArgs, scope: NamespaceScope) -> None:
         pods = orchestrator_pods()
         ingress = [{"from": [{"namespaceSelector": {"matchLabels": {API_CLIENT_LABEL: "true"}}}], "ports": tcp(ORCHESTRATOR_PORT)}]
         scope.policy(f"{name}-ingress", "orchestrator-ingress", policy_spec(pods, ingress=ingress))
-        scope.policy(f"{name}-egress", "orchestrator-egress", policy_spec(pods, egress=orchestrator_egress(ctx)))
+        scope.policy(f"{name}-egress", "orchestrator-egress", policy_spec(pods, egress=orchestrator_egress(args)))
 
 
-def orchestrator_egress(ctx: WorkloadContext) -> pulumi.Input[list[Spec]]:
+def orchestrator_egress(args: OrchestratorArgs) -> pulumi.Input[list[Spec]]:
     """Exactly the runtime's peers; anything else (the internet, the API server, IMDS) is denied."""
-    config = ctx.config
-    rules: list[Spec] = [dns_egress_rule(config.cluster.dns)]
-    if config.models:
+    ctx = args.context
+    rules: list[Spec] = [dns_egress_rule(ctx.dns)]
+    if args.models:
         rules.append({"to": [namespace_peer(MODELS_NAMESPACE, model_server_pods())], "ports": tcp(VLLM_PORT)})
-    if config.sandboxes:
-        executors = [namespace_peer(sandbox_namespace(s.name), executor_pods()) for s in config.sandboxes]
+    if args.sandboxes:
+        executors = [namespace_peer(sandbox_namespace(s.name), executor_pods()) for s in args.sandboxes]
         rules.append({"to": executors, "ports": tcp(EXECUTOR_PORT)})
     rules.append({"to": [namespace_peer(TELEMETRY_NAMESPACE, collector_pods())], "ports": tcp(OTLP_GRPC_PORT, OTLP_HTTP_PORT)})
     proxy = ctx.proxy_client("orchestrator")
     if proxy is not None:
         rules.append({"to": [namespace_peer(EGRESS_NAMESPACE, proxy_pods())], "ports": tcp(proxy.port)})
-    if config.platform != "aws":
+    if ctx.platform != "aws":
         return rules
     return with_aws_endpoints(rules, ctx.private_subnets)

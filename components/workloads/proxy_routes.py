@@ -25,6 +25,8 @@ MODELS_PROXY_PORT = 3129
 TELEMETRY_PROXY_PORT = 3130
 SANDBOX_PROXY_BASE_PORT = 3140  # + the pool's index in airlock:sandboxes
 HTTPS_PORT = 443
+# The collector's client name (Squid port name, access-log label).
+TELEMETRY_CLIENT = "telemetry"
 
 # Hugging Face Hub API, its LFS CDN and the Xet storage bridge that now serves most weights.
 HUGGING_FACE_HOSTS = ("huggingface.co", "*.huggingface.co", "*.hf.co")
@@ -110,7 +112,7 @@ def telemetry_client(config: StackConfig) -> ProxyClient | None:
     if parsed.in_cluster:
         return None
     return ProxyClient(
-        "telemetry", "telemetry", TELEMETRY_PROXY_PORT, TELEMETRY_NAMESPACE, collector_pods(), (parsed.host,), (parsed.port,)
+        TELEMETRY_CLIENT, "telemetry", TELEMETRY_PROXY_PORT, TELEMETRY_NAMESPACE, collector_pods(), (parsed.host,), (parsed.port,)
     )
 
 

@@ -105,7 +105,7 @@ def egress_rules(ctx: WorkloadContext, sandbox: SandboxConfig) -> list[Spec]:
     """The sandbox's allowlist as NetworkPolicy egress rules; empty allowlist, no rules."""
     if not sandbox.egress_allowlist:
         return []
-    rules = [dns_egress_rule(ctx.config.cluster.dns)]
+    rules = [dns_egress_rule(ctx.dns)]
     proxy = ctx.proxy_client(f"sandbox-{sandbox.name}")
     if proxy is not None:
         rules.append({"to": [namespace_peer(EGRESS_NAMESPACE, proxy_pods())], "ports": tcp(proxy.port)})

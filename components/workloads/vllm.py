@@ -9,9 +9,10 @@ rule checked (``--max-model-len``, ``--max-num-seqs``, ``--gpu-memory-utilizatio
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 
-from components.config.schema import MODEL_CACHE_MOUNT, ModelConfig, StackConfig
+from components.config.schema import MODEL_CACHE_MOUNT, ModelConfig, Profile, SecretConfig
 from components.config.defaults import PROFILES
 from components.config.sizing import weight_gib
 from components.workloads.endpoints import NO_PROXY, VLLM_PORT, proxy_url
@@ -123,17 +124,28 @@ def resources(model: ModelConfig, cache: CacheVolume) -> Resources:
     return Resources(r.cpu_request, r.memory_request, r.cpu_limit, r.memory_limit, ephemeral, ephemeral, {"nvidia.com/gpu": gpus})
 
 
-def hf_token_applies(config: StackConfig, model: ModelConfig) -> bool:
+@dataclass(frozen=True)
+class HubAccess:
+    """What the stack allows model servers towards the Hugging Face Hub."""
+
+    # The profile lets anything reach the internet (never airgapped).
+    internet: bool
+    # ... and the stack has a secrets entry for a Hub token (HF_TOKEN_ENTRY).
+    token: bool
+
+    @classmethod
+    def of(cls, profile: Profile, secrets: Sequence[SecretConfig]) -> HubAccess:
+        internet = PROFILES[profile].internet
+        return cls(internet, internet and any(s.name == HF_TOKEN_ENTRY for s in secrets))
+
+
+def hf_token_applies(hub: HubAccess, model: ModelConfig) -> bool:
     """A Hub token only where weights are downloaded; never in an airgapped stack."""
-    return (
-        PROFILES[config.profile].internet
-        and model.weights_source == "huggingface"
-        and any(s.name == HF_TOKEN_ENTRY for s in config.secrets)
-    )
+    return hub.token and model.weights_source == "huggingface"
 
 
-def environment(config: StackConfig, model: ModelConfig, proxy: ProxyClient | None, region: str | None) -> list[Spec]:
-    offline = not PROFILES[config.profile].internet or model.weights_source != "huggingface"
+def environment(hub: HubAccess, model: ModelConfig, proxy: ProxyClient | None, region: str | None) -> list[Spec]:
+    offline = not hub.internet or model.weights_source != "huggingface"
     env = [
         env_from_secret("VLLM_API_KEY", API_KEY_SECRET, API_KEY_KEY),
         env_value("HF_HOME", HF_HOME),
@@ -149,7 +161,7 @@ def environment(config: StackConfig, model: ModelConfig, proxy: ProxyClient | No
     ]
     if offline:
         env.append(env_value("HF_HUB_OFFLINE", "1"))
-    if hf_token_applies(config, model):
+    if hf_token_applies(hub, model):
         # A file, not a value: the token never appears in the pod spec or `kubectl describe`.
         env.append(env_value("HF_TOKEN_PATH", f"{HF_TOKEN_DIR}/token"))
     if proxy is not None and model.weights_source == "huggingface":
@@ -159,10 +171,10 @@ def environment(config: StackConfig, model: ModelConfig, proxy: ProxyClient | No
     return env
 
 
-def volumes_and_mounts(config: StackConfig, model: ModelConfig, cache: CacheVolume) -> tuple[list[Spec], list[Spec]]:
+def volumes_and_mounts(hub: HubAccess, model: ModelConfig, cache: CacheVolume) -> tuple[list[Spec], list[Spec]]:
     volumes = [cache.volume, empty_dir("shm", f"{shm_gib(model)}Gi", memory=True), empty_dir("tmp", f"{TMP_GIB}Gi")]
     mounts = [mount("cache", MODEL_CACHE_MOUNT, read_only=cache.read_only), mount("shm", "/dev/shm"), mount("tmp", "/tmp")]
-    if hf_token_applies(config, model):
+    if hf_token_applies(hub, model):
         # optional: the stack may leave the value to be filled out of band (docs/workloads.md).
         volumes.append({"name": "hf-token", "secret": {"secretName": HF_TOKEN_SECRET, "defaultMode": 0o440, "optional": True}})
         mounts.append(mount("hf-token", HF_TOKEN_DIR, read_only=True))

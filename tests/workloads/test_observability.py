@@ -67,7 +67,7 @@ def test_exporter_route_depends_on_where_the_endpoint_lives(endpoint: str, expec
     loaded = validate_stack(PROJECT_DIR, "onprem")  # airgapped: no proxy
     loaded.config.observability.exporter = "otlp"
     loaded.config.observability.endpoint = endpoint
-    dns, route = exporter_egress(WorkloadContext(loaded, "1.31"))
+    dns, route = exporter_egress(WorkloadContext.of(loaded.config, "1.31"), loaded.config.observability)
     assert dns["ports"][0]["port"] == 53
     kind, namespace, port = expected
     assert route["ports"] == [{"protocol": "TCP", "port": port}]

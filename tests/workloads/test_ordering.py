@@ -49,7 +49,7 @@ def test_every_namespace_waits_for_the_cluster_and_everything_waits_for_its_name
         provider = k8s.Provider("cluster")
         # Stands in for what the base hands over in ClusterAccess.ready (node groups, CNI add-ons).
         ready = k8s.core.v1.ConfigMap("cluster-ready", metadata={"name": "ready"}, opts=pulumi.ResourceOptions(provider=provider))
-        context = WorkloadContext(loaded, "1.31", cluster_ready=[ready])
+        context = WorkloadContext.of(loaded.config, "1.31", cluster_ready=[ready])
         Sandbox("sandbox-default", SandboxArgs(context, loaded.config.sandboxes[0]), pulumi.ResourceOptions(provider=provider))
 
     _sync_await(run_pulumi_func(program))
