@@ -111,8 +111,8 @@ def synth(
 def cost(
     stack: str = typer.Argument(..., help="Stack name: stacks/Pulumi.<stack>.yaml."),
     fmt: str = typer.Option("table", "--format", help="table, json, markdown or html."),
-    tokens_per_day: Optional[float] = typer.Option(None, "--tokens-per-day", min=0, help="Output tokens per day of agent traffic (split and volume costs)."),
-    utilisation: float = typer.Option(0.5, "--utilisation", min=0.01, max=1.0, help="Share of peak throughput the local models sustain on average."),
+    tokens_per_day: Optional[str] = typer.Option(None, "--tokens-per-day", help="Output tokens per day of agent traffic (a number >= 0, e.g. 2e6)."),
+    utilisation: str = typer.Option("0.5", "--utilisation", help="Share of peak throughput the local models sustain on average (0 < U <= 1)."),
     input_ratio: float = typer.Option(1.0, "--input-ratio", min=0, help="Input tokens per output token (prices the API side)."),
     planner_share: float = typer.Option(0.2, "--planner-share", min=0, max=1, help="Share of output tokens on the planner route."),
     prices: Optional[Path] = typer.Option(None, "--prices", help="Prices file merged over the shipped catalog (same layout)."),
@@ -124,7 +124,7 @@ def cost(
     """Monthly cost of a stack by resource group, and where its local models break even with cloud APIs."""
     from airlock.cost.cli_command import cost_command
 
-    cost_command(stack, fmt, tokens_per_day, utilisation, input_ratio, planner_share, prices, bundle, out_dir, base, _project(project), out, err)
+    cost_command(stack, fmt, tokens_per_day, utilisation, input_ratio, planner_share, prices, bundle, out_dir, base, lambda: _project(project), out, err)
 
 
 def _is_config_warning(message: str, result) -> bool:

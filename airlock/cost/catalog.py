@@ -239,5 +239,6 @@ def load_catalog(prices_file: Optional[Path] = None) -> Catalog:
         for issue in error.errors():
             value = issue.get("input")
             shown = "" if isinstance(value, (dict, list)) else f" (got {value!r})"
-            problems.append(f"{_location(issue['loc'])}: {issue['msg']}{shown}")
+            message = issue["msg"].removeprefix("Value error, ")
+            problems.append(f"{_location(issue['loc'])}: {message}{shown}" if issue["loc"] else message)
         raise CostError(f"{origin} is invalid: " + "; ".join(problems)) from None

@@ -41,6 +41,7 @@ def render_chart(report: CostReport, png: Path, svg: Path) -> None:
     if not models:
         return
     plt.rcParams["svg.hashsalt"] = "airlock-cost"  # stable element ids between runs
+    plt.rcParams["svg.fonttype"] = "none"  # text stays text: searchable, readable by screen readers
     figure, axes = plt.subplots(len(models), 1, figsize=(WIDTH_IN, HEIGHT_PER_MODEL_IN * len(models)), dpi=DPI, squeeze=False)
     for ax, model in zip(axes[:, 0], models):
         xs, local, api = _curves(model, report)

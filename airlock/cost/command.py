@@ -8,7 +8,7 @@ import tempfile
 from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
-from typing import Optional
+from typing import Callable, Optional
 
 from airlock.cost.bundle_facts import BundleFacts, read_bundle
 from airlock.cost.catalog import Catalog, load_catalog
@@ -31,7 +31,8 @@ EXTENSIONS = {Format.table: "txt", Format.json: "json", Format.markdown: "md", F
 @dataclass(frozen=True)
 class CostOptions:
     stack: str
-    project_dir: Path
+    # Resolved only when a synth is needed (no --bundle, or --base): pricing a bundle needs no project.
+    project_dir: Optional[Callable[[], Path]]
     fmt: Format
     assumptions: Assumptions
     prices: Optional[Path]
@@ -57,7 +58,8 @@ def _synthesized(project_dir: Path, stack: str, scratch: Path) -> BundleFacts:
 
 def _head_facts(options: CostOptions, scratch: Path) -> BundleFacts:
     if options.bundle is None:
-        return _synthesized(options.project_dir, options.stack, scratch)
+        assert options.project_dir is not None
+        return _synthesized(options.project_dir(), options.stack, scratch)
     facts = read_bundle(options.bundle)
     if facts.stack != options.stack:
         raise CostError(f"bundle {options.bundle} is of stack '{facts.stack}', not '{options.stack}'")
@@ -69,7 +71,8 @@ def _delta(options: CostOptions, catalog: Catalog, head: CostReport) -> Optional
         return None
     from airlock.synth.at_ref import synth_at_ref
 
-    bundle = synth_at_ref(options.stack, options.base, options.project_dir)
+    assert options.project_dir is not None
+    bundle = synth_at_ref(options.stack, options.base, options.project_dir())
     try:
         base = build_report(read_bundle(bundle), catalog, options.assumptions)
     finally:

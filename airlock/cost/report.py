@@ -69,7 +69,7 @@ class CostReport:
             "unpriced_types": self.unpriced_types,
             "models": models,
             "traffic": [asdict(r) for r in self.traffic],
-            "api_monthly_usd": round(self.api_monthly_usd, 2) if self.traffic else None,
+            "api_monthly_usd": round(self.api_monthly_usd, 2) if self.assumptions.tokens_per_day is not None else None,
             "sources": self.sources,
         }
 
