@@ -82,7 +82,6 @@ def _delta(options: CostOptions, catalog: Catalog, head: CostReport) -> Optional
 
 def run_cost(options: CostOptions) -> CostResult:
     from airlock.cost import render
-    from airlock.cost.chart import render_chart
 
     catalog = load_catalog(options.prices)  # a bad prices file stops before any synth
     scratch = Path(tempfile.mkdtemp(prefix="airlock-cost-"))
@@ -93,6 +92,8 @@ def run_cost(options: CostOptions) -> CostResult:
         png, svg = charts / "chart.png", charts / "chart.svg"
         written: list[Path] = []
         if report.models and (options.out or options.fmt is Format.html):
+            from airlock.cost.chart import render_chart  # matplotlib: only when a chart is drawn
+
             render_chart(report, png, svg)
             if options.out:
                 written += [png, svg]
