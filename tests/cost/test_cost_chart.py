@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import pytest
 from PIL import Image
 
 from support import run_cli, shipped
@@ -47,3 +48,18 @@ def test_a_stack_without_local_models_gets_no_chart(tmp_path: Path) -> None:
     result = run_cli("cost", "dev", "--bundle", str(shipped("dev").directory), "--format", "markdown", "--out", str(tmp_path))
     assert result.returncode == 0, result.stderr
     assert sorted(p.name for p in tmp_path.iterdir()) == ["cost.md"]
+
+
+def test_no_break_even_when_self_hosting_costs_more_per_token(tmp_path: Path) -> None:
+    # At 5% utilisation the L40S replica costs $1.861 / (432 x 0.05 x 3600 / 1e6) = $23.93
+    # per 1M output tokens, above Haiku's blended $6: there is no volume at which it pays.
+    result = run_cli("cost", "staging", "--bundle", str(shipped("staging").directory), "--utilisation", "0.05",
+                     "--format", "json", "--out", str(tmp_path))
+    assert result.returncode == 0, result.stderr
+    import json
+
+    (model,) = json.loads((tmp_path / "cost.json").read_text())["models"]
+    assert model["self_hosted_usd_per_million"] == pytest.approx(1.861 / (432 * 0.05 * 3600 / 1e6))
+    assert model["breaks_even_within_capacity"] is False
+    svg = (tmp_path / "chart.svg").read_text()
+    assert 'id="no-break-even-qwen3-8b"' in svg and 'id="break-even-qwen3-8b"' not in svg
