@@ -43,7 +43,7 @@ def render_chart(report: CostReport, png: Path, svg: Path) -> None:
     plt.rcParams["svg.hashsalt"] = "airlock-cost"  # stable element ids between runs
     plt.rcParams["svg.fonttype"] = "none"  # text stays text: searchable, readable by screen readers
     figure, axes = plt.subplots(len(models), 1, figsize=(WIDTH_IN, HEIGHT_PER_MODEL_IN * len(models)), dpi=DPI, squeeze=False)
-    for ax, model in zip(axes[:, 0], models):
+    for ax, model in zip(axes[:, 0], models, strict=True):
         xs, local, api = _curves(model, report)
         millions = [x / 1e6 for x in xs]
         ax.step(millions, local, where="post", label=f"self-hosted: {model.name} ({model.gpus_per_replica}x{model.gpu} per replica)", color="#1f6feb")
