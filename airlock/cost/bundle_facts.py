@@ -11,7 +11,7 @@ import json
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any
 from urllib.parse import urlparse
 
 import yaml
@@ -37,7 +37,7 @@ class NodeGroup:
     maximum: int
     disk_gib: float
     disk_type: str
-    gpu_pool: Optional[str]
+    gpu_pool: str | None
 
     @property
     def instance_type(self) -> str:
@@ -50,13 +50,13 @@ class NodeGroup:
 class LocalModel:
     name: str
     weights: str
-    params_b: Optional[float]
+    params_b: float | None
     mixture_of_experts: bool
     precision: str
     gpus_per_replica: int
     replicas: int
     max_replicas: int
-    gpu_pool: Optional[str]
+    gpu_pool: str | None
 
 
 @dataclass(frozen=True)
@@ -77,7 +77,7 @@ class BundleFacts:
     stack: str
     platform: str
     profile: str
-    region: Optional[str]
+    region: str | None
     resources: list[dict[str, Any]]
     node_groups: list[NodeGroup]
     models: list[LocalModel]
@@ -111,7 +111,7 @@ def read_bundle(bundle_dir: Path) -> BundleFacts:
         raise CostError(f"{path} is not an airlock bundle this version can read ({type(error).__name__}: {error})") from None
 
 
-def _region(resources: list[dict[str, Any]]) -> Optional[str]:
+def _region(resources: list[dict[str, Any]]) -> str | None:
     # Subnets carry their availability zone; the region is the zone without its letter.
     zones = {r["inputs"].get("availabilityZone") for r in resources if r["type"] == "aws:ec2/subnet:Subnet"}
     regions = {re.sub(r"[a-z]$", "", z) for z in zones if isinstance(z, str) and z}
@@ -166,7 +166,7 @@ def _node_groups(resources: list[dict[str, Any]]) -> list[NodeGroup]:
 _ACTIVE = re.compile(r"-A\d+(?:\.\d+)?B(?![A-Za-z0-9])")
 
 
-def parameter_count(weights: str) -> tuple[Optional[float], bool]:
+def parameter_count(weights: str) -> tuple[float | None, bool]:
     """The parameter count in billions a model's name states ('Llama-3.3-70B' -> 70), and
     whether it is a mixture of experts ('30B-A3B'). None when the name does not say."""
     name = weights.rstrip("/")
@@ -180,7 +180,7 @@ def parameter_count(weights: str) -> tuple[Optional[float], bool]:
     return None, False
 
 
-def _flag(args: list[str], flag: str) -> Optional[str]:
+def _flag(args: list[str], flag: str) -> str | None:
     for index, arg in enumerate(args):
         if arg == flag and index + 1 < len(args):
             return args[index + 1]

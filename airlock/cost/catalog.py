@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from datetime import date
 from pathlib import Path
-from typing import Annotated, Any, Optional
+from typing import Annotated, Any
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
@@ -31,7 +31,7 @@ class Source(_Strict):
 
 class Sourced(_Strict):
     source: str
-    note: Optional[str] = None
+    note: str | None = None
 
 
 class InstancePrice(Sourced):
@@ -58,7 +58,7 @@ class GbMonthPrice(Sourced):
 
 class MonthlyPrice(Sourced):
     usd_per_month: Price
-    usd_per_10k_calls: Optional[Price] = None
+    usd_per_10k_calls: Price | None = None
 
 
 class RequestPrice(Sourced):
@@ -76,20 +76,20 @@ class LogsPrice(Sourced):
 
 class RegionPrices(_Strict):
     instances: dict[str, InstancePrice] = {}
-    eks_cluster: Optional[HourlyPrice] = None
-    nat_gateway: Optional[NatPrice] = None
-    interface_endpoint: Optional[EndpointPrice] = None
-    ebs_gp3: Optional[GbMonthPrice] = None
-    kms_key: Optional[MonthlyPrice] = None
-    secrets_manager_secret: Optional[MonthlyPrice] = None
-    sqs_standard: Optional[RequestPrice] = None
-    dynamodb_on_demand: Optional[DynamoPrice] = None
-    cloudwatch_logs: Optional[LogsPrice] = None
+    eks_cluster: HourlyPrice | None = None
+    nat_gateway: NatPrice | None = None
+    interface_endpoint: EndpointPrice | None = None
+    ebs_gp3: GbMonthPrice | None = None
+    kms_key: MonthlyPrice | None = None
+    secrets_manager_secret: MonthlyPrice | None = None
+    sqs_standard: RequestPrice | None = None
+    dynamodb_on_demand: DynamoPrice | None = None
+    cloudwatch_logs: LogsPrice | None = None
 
 
 class InstanceFacts(Sourced):
     gpus: Annotated[int, Field(ge=0)]
-    gpu: Optional[str] = None
+    gpu: str | None = None
 
 
 class GpuFacts(Sourced):
@@ -219,14 +219,7 @@ def _read(path: Path, what: str) -> dict[str, Any]:
     return document
 
 
-def _location(loc: tuple[Any, ...]) -> str:
-    out = ""
-    for part in loc:
-        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
-    return out or "(top level)"
-
-
-def load_catalog(prices_file: Optional[Path] = None) -> Catalog:
+def load_catalog(prices_file: Path | None = None) -> Catalog:
     document = _read(SHIPPED_CATALOG, "price catalog")
     origin = str(SHIPPED_CATALOG)
     if prices_file is not None:
@@ -235,10 +228,11 @@ def load_catalog(prices_file: Optional[Path] = None) -> Catalog:
     try:
         return Catalog.model_validate(document)
     except ValidationError as error:
+        # The same key-path wording as the stack config and the agent spec.
+        from runtime.field_errors import field_errors
+
         problems = []
-        for issue in error.errors():
-            value = issue.get("input")
-            shown = "" if isinstance(value, (dict, list)) else f" (got {value!r})"
-            message = issue["msg"].removeprefix("Value error, ")
-            problems.append(f"{_location(issue['loc'])}: {message}{shown}" if issue["loc"] else message)
+        for problem in field_errors(error, Catalog):
+            shown = "" if problem.value is None or isinstance(problem.value, (dict, list)) else f" = {problem.value!r}"
+            problems.append(f"{problem.path}{shown}: {problem.message}" if problem.loc else problem.message)
         raise CostError(f"{origin} is invalid: " + "; ".join(problems)) from None

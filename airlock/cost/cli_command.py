@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Callable, Optional
+from typing import Callable
 
 import typer
 from rich.console import Console
@@ -15,7 +15,7 @@ from airlock.cost.errors import CostError
 EXIT_BAD_INPUT = 2
 
 
-def _number(option: str, text: Optional[str], allowed: str, ok: Callable[[float], bool]) -> Optional[float]:
+def _number(option: str, text: str | None, allowed: str, ok: Callable[[float], bool]) -> float | None:
     # Parsed here rather than by click so the message can quote the value and the range.
     if text is None:
         return None
@@ -29,9 +29,9 @@ def _number(option: str, text: Optional[str], allowed: str, ok: Callable[[float]
 
 
 def cost_command(
-    stack: str, fmt: str, tokens_per_day_text: Optional[str], utilisation_text: str, input_ratio: float,
-    planner_share: float, prices: Optional[Path], bundle: Optional[Path], out_dir: Optional[Path],
-    base: Optional[str], project_dir: Callable[[], Path], out: Console, err: Console,
+    stack: str, fmt: str, tokens_per_day_text: str | None, utilisation_text: str, input_ratio: float,
+    planner_share: float, prices: Path | None, bundle: Path | None, out_dir: Path | None,
+    base: str | None, project_dir: Callable[[], Path], out: Console, err: Console,
 ) -> None:
     from airlock.synth.at_ref import RefError
 

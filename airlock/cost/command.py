@@ -8,7 +8,7 @@ import tempfile
 from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
-from typing import Callable, Optional
+from typing import Callable
 
 from airlock.cost.bundle_facts import BundleFacts, read_bundle
 from airlock.cost.catalog import Catalog, load_catalog
@@ -32,13 +32,13 @@ EXTENSIONS = {Format.table: "txt", Format.json: "json", Format.markdown: "md", F
 class CostOptions:
     stack: str
     # Resolved only when a synth is needed (no --bundle, or --base): pricing a bundle needs no project.
-    project_dir: Optional[Callable[[], Path]]
+    project_dir: Callable[[], Path] | None
     fmt: Format
     assumptions: Assumptions
-    prices: Optional[Path]
-    bundle: Optional[Path]
-    out: Optional[Path]
-    base: Optional[str]
+    prices: Path | None
+    bundle: Path | None
+    out: Path | None
+    base: str | None
 
 
 @dataclass(frozen=True)
@@ -66,7 +66,7 @@ def _head_facts(options: CostOptions, scratch: Path) -> BundleFacts:
     return facts
 
 
-def _delta(options: CostOptions, catalog: Catalog, head: CostReport) -> Optional[CostDelta]:
+def _delta(options: CostOptions, catalog: Catalog, head: CostReport) -> CostDelta | None:
     if options.base is None:
         return None
     from airlock.synth.at_ref import synth_at_ref

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Optional
 
 from airlock.cost.bundle_facts import BundleFacts, LocalModel
 from airlock.cost.catalog import Catalog
@@ -29,7 +28,7 @@ SECONDS_PER_DAY = 86_400
 class Assumptions:
     utilisation: float
     input_ratio: float
-    tokens_per_day: Optional[float]
+    tokens_per_day: float | None
     planner_share: float
 
 
@@ -64,7 +63,7 @@ class ModelEconomics:
     api_usd_per_million_output: float
     api_blended_usd_per_million: float
     break_even_tokens_per_day: float
-    at_volume: Optional[AtVolume]
+    at_volume: AtVolume | None
     sources: tuple[str, ...]
 
     @property

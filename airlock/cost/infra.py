@@ -9,7 +9,7 @@ charge of their own, or unknown. Unknown AWS types are listed as not priced, nev
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Optional
+from typing import Any
 
 from airlock.cost.bundle_facts import BundleFacts
 from airlock.cost.catalog import Catalog
@@ -31,7 +31,7 @@ class UsageItem:
     group: str
     resource: str
     rate: str
-    source: Optional[str]
+    source: str | None
 
 
 # Types with no charge of their own (configuration, identity, routing; their traffic or

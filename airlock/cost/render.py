@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 from io import StringIO
 from pathlib import Path
-from typing import Optional
 
 import jinja2
 from rich.console import Console
@@ -18,11 +17,11 @@ from airlock.cost.report import CostReport
 FORMATS = ("table", "json", "markdown", "html")
 
 
-def usd(value: Optional[float]) -> str:
+def usd(value: float | None) -> str:
     return "-" if value is None else f"${value:,.2f}"
 
 
-def tokens(value: Optional[float]) -> str:
+def tokens(value: float | None) -> str:
     return "-" if value is None else f"{value / 1e6:,.2f}M"
 
 
@@ -58,7 +57,7 @@ def traffic_rows(report: CostReport) -> list[list[str]]:
              usd(r.monthly_usd), usd(r.api_alternative_monthly_usd)] for r in report.traffic]
 
 
-def render_table(report: CostReport, delta: Optional[CostDelta] = None) -> str:
+def render_table(report: CostReport, delta: CostDelta | None = None) -> str:
     buffer = StringIO()
     console = Console(file=buffer, width=200, soft_wrap=True, highlight=False)
     console.print(f"[bold]{report.stack}[/bold] ({report.platform}, {report.profile}, {report.region}): "
@@ -120,7 +119,7 @@ def _md_table(headers: list[str], rows: list[list[str]]) -> str:
     return "\n".join(out)
 
 
-def render_markdown(report: CostReport, delta: Optional[CostDelta] = None, chart_name: Optional[str] = None) -> str:
+def render_markdown(report: CostReport, delta: CostDelta | None = None, chart_name: str | None = None) -> str:
     parts = [f"# Monthly cost of `{report.stack}` ({report.platform}, {report.profile}, {report.region})", "",
              f"**{usd(report.monthly_usd)} per month** (up to {usd(report.monthly_max_usd)} at maximum node counts).", "",
              f"Assumptions: {_assumption_line(report)}.", "", "## Infrastructure by group", "",
@@ -143,7 +142,7 @@ def render_markdown(report: CostReport, delta: Optional[CostDelta] = None, chart
     return "\n".join(parts) + "\n"
 
 
-def render_json(report: CostReport, delta: Optional[CostDelta] = None) -> str:
+def render_json(report: CostReport, delta: CostDelta | None = None) -> str:
     document = report.to_dict()
     if delta is not None:
         document["delta"] = delta.to_dict()
@@ -157,7 +156,7 @@ _TEMPLATES = jinja2.Environment(
 )
 
 
-def render_html(report: CostReport, svg: Optional[str], delta: Optional[CostDelta] = None) -> str:
+def render_html(report: CostReport, svg: str | None, delta: CostDelta | None = None) -> str:
     inline = svg[svg.index("<svg"):] if svg else None
     return _TEMPLATES.get_template("report.html.j2").render(
         report=report, usd=usd, tokens=tokens, assumptions=_assumption_line(report),

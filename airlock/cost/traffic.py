@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Optional
 
 from airlock.cost.bundle_facts import BundleFacts
 from airlock.cost.catalog import Catalog
@@ -22,9 +21,9 @@ class RouteShare:
     target: str
     share: float
     usd_per_million: float
-    tokens_per_day: Optional[float]
-    monthly_usd: Optional[float]
-    api_alternative_monthly_usd: Optional[float]
+    tokens_per_day: float | None
+    monthly_usd: float | None
+    api_alternative_monthly_usd: float | None
     source: str
 
 

@@ -73,13 +73,13 @@ def test_utilisation_out_of_range() -> None:
 def test_malformed_prices_file_names_the_field(tmp_path: Path) -> None:
     cases = {
         "regions:\n  us-east-1:\n    instances:\n      t3.large: {usd_per_hour: cheap, source: reference}\n":
-            "regions.us-east-1.instances.t3.large.usd_per_hour: Input should be a valid number",
+            "regions.us-east-1.instances.t3.large.usd_per_hour = 'cheap': must be a valid number",
         "regions:\n  us-east-1:\n    nat_gateway: {usd_per_hour: -1, usd_per_gb: 0.045, source: reference}\n":
-            "regions.us-east-1.nat_gateway.usd_per_hour: Input should be greater than or equal to 0",
+            "regions.us-east-1.nat_gateway.usd_per_hour = -1: must be greater than or equal to 0",
         "models:\n  openai/gpt-9: {usd_per_million_input: 1, usd_per_million_output: 2, source: a-blog}\n":
             "models.openai/gpt-9.source: 'a-blog' is not a key of sources",
         "regions:\n  us-east-1:\n    instances:\n      t3.large: {usd_per_hour: 1, source: reference, discount: 5}\n":
-            "regions.us-east-1.instances.t3.large.discount: Extra inputs are not permitted",
+            "regions.us-east-1.instances.t3.large.discount = 5: unknown key",
         "models: [1, 2\n": "is not valid YAML",
     }
     for index, (text, message) in enumerate(cases.items()):
