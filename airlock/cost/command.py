@@ -66,17 +66,16 @@ def _head_facts(options: CostOptions, scratch: Path) -> BundleFacts:
     return facts
 
 
-def _delta(options: CostOptions, catalog: Catalog, head: CostReport) -> CostDelta | None:
+def _delta(options: CostOptions, catalog: Catalog, head: CostReport, scratch: Path) -> CostDelta | None:
     if options.base is None:
         return None
-    from airlock.synth.at_ref import synth_at_ref
+    from airlock.synth.at_ref import repo_root_of, synth_at_ref
 
     assert options.project_dir is not None
-    bundle = synth_at_ref(options.stack, options.base, options.project_dir())
-    try:
-        base = build_report(read_bundle(bundle), catalog, options.assumptions)
-    finally:
-        shutil.rmtree(bundle.parent, ignore_errors=True)
+    project = options.project_dir().resolve()
+    root = repo_root_of(project).resolve()
+    bundle = synth_at_ref(options.stack, options.base, root, scratch / "base", project.relative_to(root))
+    base = build_report(read_bundle(bundle), catalog, options.assumptions)
     return cost_delta(options.base, base, head)
 
 
@@ -87,7 +86,7 @@ def run_cost(options: CostOptions) -> CostResult:
     scratch = Path(tempfile.mkdtemp(prefix="airlock-cost-"))
     try:
         report = build_report(_head_facts(options, scratch), catalog, options.assumptions)
-        delta = _delta(options, catalog, report)
+        delta = _delta(options, catalog, report, scratch)
         charts = options.out or scratch
         png, svg = charts / "chart.png", charts / "chart.svg"
         written: list[Path] = []

@@ -61,4 +61,4 @@ def test_base_ref_that_does_not_exist(tmp_path: Path) -> None:
     git(project, "init", "-q")
     result = run_cli("cost", "staging", "--base", "no-such-branch", cwd=project)
     assert result.returncode == 2
-    assert "'no-such-branch' does not name a commit" in result.stderr
+    assert "git ref 'no-such-branch' does not name a commit" in result.stderr
