@@ -1,4 +1,4 @@
-"""The operator CLI: ``airlock synth``, ``airlock validate``.
+"""The operator CLI: ``airlock synth``, ``airlock validate``, ``airlock cost``.
 
 Exit status: 0 success, 2 bad input (stack config, stack name, arguments), 1 a fault in
 Airlock itself (for example a component producing an invalid Kubernetes object).
@@ -104,6 +104,27 @@ def synth(
         f"wrote {target}: {len(bundle.resources)} resources, {len(bundle.manifests)} Kubernetes manifests "
         f"(validated for {result.loaded.config.cluster.kubernetes_version}) in {time.perf_counter() - started:.1f}s"
     )
+
+
+@app.command()
+@cli_errors
+def cost(
+    stack: str = typer.Argument(..., help="Stack name: stacks/Pulumi.<stack>.yaml."),
+    fmt: str = typer.Option("table", "--format", help="table, json, markdown or html."),
+    tokens_per_day: str | None = typer.Option(None, "--tokens-per-day", help="Output tokens per day of agent traffic (a number >= 0, e.g. 2e6)."),
+    utilisation: str = typer.Option("0.5", "--utilisation", help="Share of peak throughput the local models sustain on average (0 < U <= 1)."),
+    input_ratio: float = typer.Option(1.0, "--input-ratio", min=0, help="Input tokens per output token (prices the API side)."),
+    planner_share: float = typer.Option(0.2, "--planner-share", min=0, max=1, help="Share of output tokens on the planner route."),
+    prices: Path | None = typer.Option(None, "--prices", help="Prices file merged over the shipped catalog (same layout)."),
+    bundle: Path | None = typer.Option(None, "--bundle", help="Price an existing bundle (airlock synth --out) instead of synthesizing."),
+    out_dir: Path | None = typer.Option(None, "--out", help="Write cost.<format> and chart.png/.svg to this directory."),
+    base: str | None = typer.Option(None, "--base", help="Git ref to compare with: shows the monthly delta of the change."),
+    project: Path | None = ProjectOption,
+) -> None:
+    """Monthly cost of a stack by resource group, and where its local models break even with cloud APIs."""
+    from airlock.cost.cli_command import cost_command
+
+    cost_command(stack, fmt, tokens_per_day, utilisation, input_ratio, planner_share, prices, bundle, out_dir, base, lambda: _project(project), out, err)
 
 
 def _is_config_warning(message: str, result) -> bool:
