@@ -138,6 +138,8 @@ CASES: list[tuple[str, str, Edit, str, str]] = [
     ("agent-spec-missing", "dev", _set("orchestrator", {"agentSpec": "agents/nope.yaml"}), "airlock:orchestrator.agentSpec", "no such file"),
     ("wrong-type", "dev", _set("orchestrator", {"replicas": "two"}), "airlock:orchestrator.replicas", "valid integer"),
     ("out-of-range", "prod", _path(["airlock:models", 0, "gpuMemoryUtilization"], 1.5), "airlock:models[0].gpuMemoryUtilization", "less than or equal to 0.98"),
+    ("tool-parser-unknown", "onprem", _path(["airlock:models", 1, "toolCallParser"], "qwen_magic"), "airlock:models[1].toolCallParser", "'hermes'"),
+    ("tool-parser-no-family-default", "staging", _chain(_path(["airlock:models", 0, "huggingFaceId"], "acme/house-model-7b"), _path(["airlock:models", 0, "architecture"], {"parametersBillions": 7, "layers": 32, "kvHeads": 8, "headDim": 128})), "airlock:models[0].toolCallParser", "no default for 'acme/house-model-7b'"),
 ]
 
 
