@@ -24,9 +24,8 @@ import yaml
 
 from conftest import API_KEY, SERVED_MODEL, SERVED_STACK, SERVER_WINDOW, VllmServer, model_deployment, vllm_container
 from model_proxy import ModelProxy
-from support import shipped
+from support import PROJECT_DIR, shipped
 
-AIRLOCK_RUNTIME = str(Path(sys.executable).parent / "airlock-runtime")
 RUN_LIMIT_SECONDS = 900  # a bound, so a hang fails the test instead of the CI run
 
 TOOLS_MODULE = '''
@@ -92,9 +91,10 @@ def tool(name: str, policy: str) -> dict[str, Any]:
 
 def run_task(agent: Path, state: Path, task: str) -> dict[str, Any]:
     env = {"PATH": "/usr/bin:/bin", "VLLM_API_KEY": API_KEY, "AIRLOCK_PROFILE": "airgapped", "PYTHONDONTWRITEBYTECODE": "1"}
+    # `airlock-runtime` of this checkout (python -m runtime from the project directory).
     proc = subprocess.run(
-        [AIRLOCK_RUNTIME, "run", "--agent", str(agent), "--task", task, "--state", str(state), "--json"],
-        capture_output=True, text=True, env=env, timeout=RUN_LIMIT_SECONDS,
+        [sys.executable, "-m", "runtime", "run", "--agent", str(agent), "--task", task, "--state", str(state), "--json"],
+        capture_output=True, text=True, env=env, timeout=RUN_LIMIT_SECONDS, cwd=PROJECT_DIR,
     )
     lines = [line for line in proc.stdout.splitlines() if line.strip()]
     assert lines, f"no result (exit {proc.returncode}): {proc.stderr[-3000:]}"
@@ -175,21 +175,29 @@ def test_metrics_has_every_metric_the_scaled_objects_query(vllm_server: VllmServ
 
 
 def test_a_task_with_tools_reaches_a_designed_end(proxy: ModelProxy, tmp_path: Path) -> None:
-    agent = agent_for(proxy, tmp_path, [tool("issue_refund", "deny"), tool("lookup_order", "allow")])
-    proxy.force = ["issue_refund"]  # then the model is free (tool_choice auto, what agents send)
+    agent = agent_for(proxy, tmp_path, [tool("lookup_order", "allow"), tool("issue_refund", "deny")])
+    proxy.force = ["lookup_order"]  # then the model is free (tool_choice auto, what agents send)
     outcome = run_task(agent, tmp_path / "state", "Refund order 1042 if it was delivered.")
     every_call_fit_and_none_was_refused(proxy)
 
     first = proxy.chats()[0]
     assert first.request["max_tokens"] < 4096  # the route's maxTokens, lowered to the room left
+    offered = [t["function"]["name"] for t in first.request["tools"]]
+    assert offered == ["lookup_order"]  # a denied tool is never offered to the model
     (call,) = first.response["choices"][0]["message"]["tool_calls"]  # parsed by the server's tool parser
-    assert call["function"]["name"] == "issue_refund"
+    assert call["function"]["name"] == "lookup_order"
     records = audit(tmp_path / "state")
-    decisions = [r["data"] for r in records if r["kind"] == "policy_decision"]
-    assert decisions[0]["tool"] == "issue_refund" and decisions[0]["decision"] == "deny"
-    assert not [r for r in records if r["kind"] == "tool_call" and r["data"]["tool"] == "issue_refund"]
-    # Random weights: the free turn ends in an answer (succeeded) or is cut off by the window
-    # (failed, saying so). Never a server error, a crash or a hang.
+    (decision,) = [r["data"] for r in records if r["kind"] == "policy_decision"]
+    assert decision["tool"] == "lookup_order" and decision["decision"] == "allow"
+    # Random weights write junk arguments: the tool runs if they validate, else the model is
+    # told they are invalid. Either way the call got a result the model sees next.
+    (result,) = [r["data"] for r in records if r["kind"] == "tool_result"]
+    assert result["tool_call_id"] == decision["tool_call_id"]
+    assert len(proxy.chats()) == 2
+    second = proxy.chats()[1].request
+    assert second["messages"][-1]["role"] == "tool" and "tool_choice" not in second
+    # The free turn ends in an answer (succeeded) or is cut off by the window (failed,
+    # saying so). Never a server error, a crash or a hang.
     assert outcome["status"] in ("succeeded", "failed"), outcome
     if outcome["status"] == "failed":
         assert "context window" in outcome["error"] and "HTTP" not in outcome["error"], outcome
