@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from components.tool_calling import TOOL_CALL_PARSERS
+from components.config.tool_calling import TOOL_CALL_PARSERS
 from conftest import HERE, model_deployment, quiet_env, vllm_container
 from cpu_args import CPU_DROPPED, for_cpu, serve_argv
 from support import PROJECT_DIR, shipped
