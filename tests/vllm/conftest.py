@@ -8,9 +8,11 @@ these tests are the contract between the runtime and the model servers Airlock d
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import socket
 import subprocess
+import tempfile
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -72,10 +74,21 @@ def quiet_env(tmp: Path) -> dict[str, str]:
 
 
 @pytest.fixture(scope="session")
-def tiny_model(vllm_py: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    out = tmp_path_factory.mktemp("tiny-model")
-    tmp = tmp_path_factory.mktemp("tiny-model-env")
-    proc = subprocess.run([str(vllm_py), str(HERE / "tiny_model.py"), str(out)], capture_output=True, text=True, env=quiet_env(tmp))
+def vllm_tmp() -> Iterator[Path]:
+    """The session's model, caches and server log. Not pytest's tmp_path: its numbered
+    directories are pruned by any other pytest session on the machine, and the server
+    reads its model for the whole session."""
+    path = Path(tempfile.mkdtemp(prefix="airlock-vllm-"))
+    yield path
+    shutil.rmtree(path, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def tiny_model(vllm_py: Path, vllm_tmp: Path) -> Path:
+    out = vllm_tmp / "tiny-model"
+    proc = subprocess.run(
+        [str(vllm_py), str(HERE / "tiny_model.py"), str(out)], capture_output=True, text=True, env=quiet_env(vllm_tmp / "build")
+    )
     assert proc.returncode == 0, proc.stderr[-2000:]
     return out
 
@@ -123,11 +136,11 @@ def synthesized_env(container: dict[str, Any]) -> dict[str, str]:
 
 
 @pytest.fixture(scope="session")
-def vllm_server(vllm_py: Path, tiny_model: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[VllmServer]:
+def vllm_server(vllm_py: Path, tiny_model: Path, vllm_tmp: Path) -> Iterator[VllmServer]:
     container = served_container()
     port = free_port()
     argv = for_server(serve_argv(container), str(tiny_model), port, SERVER_WINDOW)
-    tmp = tmp_path_factory.mktemp("vllm-server")
+    tmp = vllm_tmp / "server"
     env = {**quiet_env(tmp), **synthesized_env(container), "VLLM_API_KEY": API_KEY}
     log = tmp / "server.log"
     with log.open("w") as out:

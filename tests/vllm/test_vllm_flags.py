@@ -47,7 +47,7 @@ def failures(results: list[dict[str, Any]]) -> list[str]:
 
 
 @pytest.fixture(scope="module")
-def checked(vllm_py: Path, tiny_model: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, Any]]:
+def checked(vllm_py: Path, tiny_model: Path, vllm_tmp: Path) -> dict[str, dict[str, Any]]:
     """Every shipped model, plus controls that must fail, in one run of vLLM's validation."""
     models = shipped_models()
     assert {stack for stack, _, _ in models} >= {"staging", "prod", "airgap", "onprem"}
@@ -60,7 +60,7 @@ def checked(vllm_py: Path, tiny_model: Path, tmp_path_factory: pytest.TempPathFa
         "control auto tool choice without parser": [a for a in base if a != "--tool-call-parser" and a not in TOOL_CALL_PARSERS],
     }
     entries += [{"label": label, "argv": argv} for label, argv in controls.items()]
-    results = run_flag_check(vllm_py, tmp_path_factory.mktemp("flag-check"), entries=entries)
+    results = run_flag_check(vllm_py, vllm_tmp / "flag-check", entries=entries)
     return {r["label"]: r for r in results}
 
 

@@ -26,7 +26,8 @@ from conftest import API_KEY, SERVED_MODEL, SERVED_STACK, SERVER_WINDOW, VllmSer
 from model_proxy import ModelProxy
 from support import PROJECT_DIR, shipped
 
-RUN_LIMIT_SECONDS = 900  # a bound, so a hang fails the test instead of the CI run
+RUN_LIMIT_SECONDS = 900
+FORCED_TURNS = 12  # a bound, so a hang fails the test instead of the CI run
 
 TOOLS_MODULE = '''
 def lookup_order(order_id: int) -> dict:
@@ -206,15 +207,20 @@ def test_a_task_with_tools_reaches_a_designed_end(proxy: ModelProxy, tmp_path: P
 def test_a_conversation_longer_than_the_window_is_compacted_into_it(
     proxy: ModelProxy, vllm_server: VllmServer, tmp_path: Path
 ) -> None:
-    agent = agent_for(proxy, tmp_path, [tool("fetch_report", "allow")], maxTokens=96)
-    proxy.force = ["fetch_report"] * 6
+    agent = agent_for(proxy, tmp_path, [tool("fetch_report", "allow")])
+    # Twelve forced tool turns (about 100 tokens each: the call and its result) overflow the
+    # 1024-token window several times over; then the model is free.
+    proxy.force = ["fetch_report"] * FORCED_TURNS
     state = tmp_path / "state"
     outcome = run_task(agent, state, "Summarise the quarterly refund report, section by section.")
     every_call_fit_and_none_was_refused(proxy)
     assert outcome["status"] in ("succeeded", "failed"), outcome
     if outcome["status"] == "failed":
         assert "context window" in outcome["error"] and "HTTP" not in outcome["error"], outcome
-    assert len(proxy.chats()) >= 7  # six forced tool turns, then the free one
+    chats = proxy.chats()
+    assert len(chats) == FORCED_TURNS + 1, outcome
+    # Every call kept room for an answer: compaction, not a starved max_tokens.
+    assert min(c.request["max_tokens"] for c in chats) >= 256
 
     history = stored_messages(state)
     markers = [m for m in history if m["role"] == "context"]
