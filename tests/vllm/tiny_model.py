@@ -50,14 +50,13 @@ WORDS = (
 
 
 def corpus(rng: random.Random) -> list[str]:
-    """Words, and words in JSON quotes, but no digits: digits stay single-byte tokens and many
-    tokens end in a quote, so the JSON a random model is forced to write for tool arguments
-    (a number, a string) ends after a few tokens instead of running to max_tokens."""
+    """Words, mostly closed by a JSON quote, and no digits. So most tokens end in a quote and
+    digits stay single-byte tokens: the JSON a random model is forced to write for tool
+    arguments (a string, a number) ends after a few tokens instead of running to max_tokens."""
     lines = []
     for _ in range(4000):
-        words = [rng.choice(WORDS) for _ in range(rng.randint(4, 20))]
-        quoted = [f'"{rng.choice(WORDS)}"' for _ in range(rng.randint(2, 8))]
-        lines.append(" ".join(words) + " {" + ", ".join(f"{q}: {r}" for q, r in zip(quoted, quoted[1:])) + "}")
+        words = [rng.choice(WORDS) + ('"' if rng.random() < 0.7 else "") for _ in range(rng.randint(4, 20))]
+        lines.append(" ".join(words))
     return lines
 
 
@@ -69,7 +68,8 @@ def build(out: Path) -> None:
     rng = random.Random(16)
     out.mkdir(parents=True, exist_ok=True)
     tokenizer = Tokenizer(models.BPE())
-    tokenizer.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    # No regex split: merges may join a word and its closing quote (see corpus()).
+    tokenizer.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=False)
     tokenizer.decoder = decoders.ByteLevel()
     trainer = trainers.BpeTrainer(vocab_size=1024, special_tokens=SPECIAL, initial_alphabet=pre_tokenizers.ByteLevel.alphabet())
     tokenizer.train_from_iterator(corpus(rng), trainer)
