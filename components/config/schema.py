@@ -360,10 +360,10 @@ class ModelConfig(ConfigModel):
         True,
         description="--enable-auto-tool-choice: agents with tools need it (without it vLLM answers 400 to their requests).",
     )
-    tool_call_parser: Optional[Literal[TOOL_CALL_PARSERS]] = Field(  # type: ignore[valid-type]
+    tool_call_parser: Literal[TOOL_CALL_PARSERS] | None = Field(  # type: ignore[valid-type]
         None, description="--tool-call-parser: how the model writes tool calls. Default: by model family (docs/workloads.md)."
     )
-    chat_template: Optional[Annotated[str, StringConstraints(pattern=r"^/[^\s]+$")]] = Field(
+    chat_template: Annotated[str, StringConstraints(pattern=r"^/[^\s]+$")] | None = Field(
         None,
         description="--chat-template: path of a Jinja chat template inside the container, for a model whose own "
         "template cannot render tools. Default: by model family (none of the catalog's families needs one).",

