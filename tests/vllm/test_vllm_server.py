@@ -175,6 +175,19 @@ def test_metrics_has_every_metric_the_scaled_objects_query(vllm_server: VllmServ
 # --------------------------------------------------------------------------- the runtime against it
 
 
+def test_the_runtimes_own_requests_with_tools_are_accepted(proxy: ModelProxy, tmp_path: Path) -> None:
+    """Nothing forced: the requests exactly as the runtime sends them for an agent with tools
+    (tool_choice defaults to "auto"). Without --enable-auto-tool-choice and a parser, vLLM
+    answers every one of them with HTTP 400."""
+    agent = agent_for(proxy, tmp_path, [tool("lookup_order", "allow")])
+    outcome = run_task(agent, tmp_path / "state", "Look order 1042 up.")
+    every_call_fit_and_none_was_refused(proxy)
+    assert "tool_choice" not in proxy.chats()[0].request and proxy.chats()[0].request["tools"]
+    assert outcome["status"] in ("succeeded", "failed"), outcome
+    if outcome["status"] == "failed":
+        assert "context window" in outcome["error"] and "HTTP" not in outcome["error"], outcome
+
+
 def test_a_task_with_tools_reaches_a_designed_end(proxy: ModelProxy, tmp_path: Path) -> None:
     agent = agent_for(proxy, tmp_path, [tool("lookup_order", "allow"), tool("issue_refund", "deny")])
     proxy.force = ["lookup_order"]  # then the model is free (tool_choice auto, what agents send)
