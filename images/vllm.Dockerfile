@@ -1,7 +1,7 @@
 # vLLM for Airlock model servers: the upstream OpenAI-compatible server, pinned by digest,
 # run as a non-root user. Mirror the result into the stack's registry for airgapped stacks.
-#   docker build -f images/vllm.Dockerfile -t $REGISTRY/vllm-openai:v0.14.0 images/
-FROM vllm/vllm-openai:v0.14.0@sha256:1d6866b87630d94f5e0cdae55ab5abb4ce0b03fcb84d9d10612f9d518d19d4fd
+#   docker build -f images/vllm.Dockerfile -t $REGISTRY/vllm-openai:v0.31.0 images/
+FROM vllm/vllm-openai:v0.31.0@sha256:c1c9f6fd5c109ba7f0546a59f5b2f15fb87f64c77782e90a27b648b42a8e67c3
 RUN useradd --uid 10001 --create-home --shell /usr/sbin/nologin vllm
 USER 10001:10001
 # HF_HOME points at the model cache volume the Deployment mounts.

@@ -27,6 +27,7 @@ from runtime.approvals import ApprovalRecord, notify_webhook
 from runtime.audit import AuditLog, digest, preview
 from runtime.budget import BudgetExceeded, Usage
 from runtime.canonical import sha256_hex
+from runtime.context_window import MARKER_ROLE, ContextKeeper, ContextTooLong, compaction_signature, latest_marker
 from runtime.errors import UnknownTask
 from runtime.models.base import DeadlineExceeded, ModelCallError, ModelRequest
 from runtime.policy import Action, decide
@@ -121,6 +122,7 @@ class Runner:
         self._elapsed_base = 0.0
         self._seen_call_ids: set[str] = set()
         self._intents_this_segment: set[str] = set()
+        self._context: dict[str, ContextKeeper] = {}
 
     # ------------------------------------------------------------------ entry points
 
@@ -239,7 +241,6 @@ class Runner:
             )
         except BudgetExceeded as exc:
             return self._finish(BUDGET_EXCEEDED, error=str(exc))
-        usage.steps += 1
         deadline = None
         if limits.max_seconds is not None:
             deadline = self._clock() + (limits.max_seconds - usage.elapsed_seconds)
@@ -250,6 +251,11 @@ class Runner:
             max_tokens=max_tokens,
             deadline=deadline,
         )
+        try:  # prompt + max_tokens inside the model's window (runtime/context_window.py)
+            request = self._fit_context(client, route, request)
+        except ContextTooLong as exc:
+            return self._finish(FAILED, error=str(exc))
+        usage.steps += 1
         self._say(f"step {usage.steps}: chat {client.model} (route {client.route_name})")
         redactor = self.agent.redactor
         try:
@@ -299,7 +305,14 @@ class Runner:
             },
         )
         if not calls:
-            if max_tokens < route.max_tokens and response.finish_reason in ("length", "max_tokens"):
+            cut_off = response.finish_reason in ("length", "max_tokens")
+            if cut_off and request.max_tokens < max_tokens:
+                error = (
+                    f"the answer was cut off at {request.max_tokens} output tokens, all the room route "
+                    f"{client.route_name!r}'s context window had left after the prompt; raise the model's maxModelLen"
+                )
+                return self._finish(FAILED, output=text, error=error, new_messages=[assistant])
+            if max_tokens < route.max_tokens and cut_off:
                 # The budget, not the model, ended this answer: say so instead of "succeeded".
                 error = (
                     f"budget exceeded: the answer was cut off at {max_tokens} output tokens, all that "
@@ -341,6 +354,21 @@ class Runner:
             self._seen_call_ids.add(call_id)
             out.append({"id": call_id, "name": call.name, "arguments": self.agent.redactor.text(call.arguments)})
         return out
+
+    def _fit_context(self, client: Any, route: Any, request: ModelRequest) -> ModelRequest:
+        keeper = self._context.get(client.route_name)
+        if keeper is None:
+            keeper = self._context[client.route_name] = ContextKeeper(client, route.context_window)
+        fitted = keeper.fit(request)
+        compaction = fitted.compaction
+        marker = latest_marker(self.state.messages)
+        if compaction is not None and (
+            marker is None or compaction_signature(marker["compaction"]) != compaction_signature(compaction)
+        ):
+            self._say(f"context: compacted to fit {fitted.window} tokens")
+            self._audit("context_compacted", compaction)
+            self._checkpoint(new_messages=[{"role": MARKER_ROLE, "compaction": compaction}])
+        return fitted.request
 
     # ------------------------------------------------------------------ tool calls
 

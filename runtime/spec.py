@@ -94,6 +94,14 @@ class ModelRoute(_SpecModel):
         le=1_000_000,
         description="Upper bound on output tokens per call (lowered further to fit the budget).",
     )
+    context_window: int | None = Field(
+        default=None,
+        ge=256,
+        le=10_000_000,
+        description="Tokens the model can attend to (prompt + output). Default: what the server reports "
+        "(vLLM's `max_model_len` on /v1/models); set it for cloud models. Keeps every call inside it "
+        "(docs/runtime.md, \"Context window\").",
+    )
     temperature: float | None = Field(
         default=None, ge=0, le=2, description="Sampling temperature; omitted when not set."
     )

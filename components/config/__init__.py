@@ -9,6 +9,6 @@ checks it), so the schema, defaults and rules can be read, tested and documented
 * ``errors``: one line per problem, naming key, value and what is allowed;
 * ``defaults``: what the profile and the catalogs fill in for ``None``;
 * ``rules/``: cross-field rules, one module per part of the schema;
-* ``catalog``, ``sizing``, ``quantities``, ``images``, ``endpoints``, ``naming``: facts and
-  small parsers the rules and the components share.
+* ``catalog``, ``sizing``, ``quantities``, ``images``, ``endpoints``, ``naming``,
+  ``tool_calling``: facts and small parsers the rules and the components share.
 """

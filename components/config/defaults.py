@@ -14,6 +14,7 @@ from decimal import Decimal
 
 from components.config.catalog import GPU_INSTANCES, MODEL_ARCHITECTURES
 from components.config.quantities import parse_quantity
+from components.config.tool_calling import tool_family
 from components.config.schema import (
     ModelArchitectureConfig,
     ModelConfig,
@@ -105,6 +106,10 @@ def apply_defaults(config: StackConfig, stack: str, region: str | None) -> None:
             model.cache.size_gib = max(50, int(2 * weights) + 1)
         if model.autoscaling.max_replicas is None:
             model.autoscaling.max_replicas = model.replicas
+        family = tool_family(model.hugging_face_id)
+        if model.tool_calling and family is not None:
+            model.tool_call_parser = model.tool_call_parser or family.parser
+            model.chat_template = model.chat_template or family.chat_template
         _model_resources(model)
 
     for cloud_model in config.cloud_models:

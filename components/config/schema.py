@@ -29,6 +29,7 @@ from pydantic.alias_generators import to_camel
 from pydantic.fields import FieldInfo
 
 from components.config.images import ImageRef
+from components.config.tool_calling import TOOL_CALL_PARSERS
 
 Platform = Literal["aws", "kubernetes"]
 Profile = Literal["cloud", "hybrid", "airgapped"]
@@ -355,6 +356,18 @@ class ModelConfig(ConfigModel):
     tensor_parallel_size: int = Field(1, ge=1, le=16, description="--tensor-parallel-size: GPUs per replica.")
     gpu_memory_utilization: float = Field(0.9, gt=0.1, le=0.98, description="--gpu-memory-utilization.")
     enable_prefix_caching: bool = Field(True, description="--enable-prefix-caching (agent prompts share long prefixes).")
+    tool_calling: bool = Field(
+        True,
+        description="--enable-auto-tool-choice: agents with tools need it (without it vLLM answers 400 to their requests).",
+    )
+    tool_call_parser: Literal[TOOL_CALL_PARSERS] | None = Field(  # type: ignore[valid-type]
+        None, description="--tool-call-parser: how the model writes tool calls. Default: by model family (docs/workloads.md)."
+    )
+    chat_template: Annotated[str, StringConstraints(pattern=r"^/[^\s]+$")] | None = Field(
+        None,
+        description="--chat-template: path of a Jinja chat template inside the container, for a model whose own "
+        "template cannot render tools. Default: by model family (none of the catalog's families needs one).",
+    )
     replicas: int = Field(1, ge=1, le=100, description="Replicas (the minimum when autoscaling).")
     pool: Name = Field(description="Name of the gpuPools entry the replicas run on.")
     cache: ModelCacheConfig = Field(default_factory=ModelCacheConfig, description="The model cache volume.")
@@ -503,7 +516,7 @@ class ImagesConfig(ConfigModel):
         "airlock/sandbox-executor:0.1.0", description="Sandbox executor (images/sandbox-executor.Dockerfile)."
     )
     vllm: ImageString = Field(
-        "vllm/vllm-openai:v0.14.0@sha256:1d6866b87630d94f5e0cdae55ab5abb4ce0b03fcb84d9d10612f9d518d19d4fd",
+        "vllm/vllm-openai:v0.31.0@sha256:c1c9f6fd5c109ba7f0546a59f5b2f15fb87f64c77782e90a27b648b42a8e67c3",
         description="vLLM OpenAI-compatible server.",
     )
     egress_proxy: ImageString = Field(

@@ -29,7 +29,7 @@ from components.config.naming import (
     model_service_url,
     sandbox_namespace,
 )
-from components.workloads.agent_spec import AGENT_VERSION_LABEL, agent_version
+from components.workloads.agent_spec import AGENT_VERSION_LABEL, deployed_spec
 from components.workloads.context import WorkloadContext
 from components.workloads.endpoints import (
     NO_PROXY,
@@ -128,14 +128,14 @@ class Orchestrator(pulumi.ComponentResource):
         self._policies(name, args, scope)
 
         spec_file = args.agent_spec
-        self.agent_version = agent_version(spec_file, ctx.profile)
-        version = self.agent_version
+        spec = deployed_spec(spec_file, args.models, ctx.profile)
+        self.agent_version = version = spec.version
         # Immutable and named by version: pods of the previous version keep the spec they
         # were started with while a rollout replaces them.
         agent_spec = k8s.core.v1.ConfigMap(
             f"{name}-agent-spec",
             metadata=metadata(f"agent-spec-{version}", scope.name, ROLE, ORCHESTRATOR_APP, **{AGENT_VERSION_LABEL: version}),
-            data={"agent.yaml": spec_file.read_text()},
+            data={"agent.yaml": spec.text},
             immutable=True,
             opts=scope.opts,
         )

@@ -62,6 +62,12 @@ def vllm_args(model: ModelConfig) -> list[str]:
         args += ["--quantization", model.quantization]
     if model.kv_cache_dtype != "auto":
         args += ["--kv-cache-dtype", model.kv_cache_dtype]
+    if model.tool_calling:
+        # Agents send tool_choice "auto"; without these two flags vLLM answers HTTP 400.
+        assert model.tool_call_parser, "filled by the family default or required by a config rule"
+        args += ["--enable-auto-tool-choice", "--tool-call-parser", model.tool_call_parser]
+    if model.chat_template:
+        args += ["--chat-template", model.chat_template]
     if model.weights_source == "s3":
         # Streams safetensors from S3 straight into GPU memory, no local copy.
         args += ["--load-format", "runai_streamer"]

@@ -100,6 +100,15 @@ class JsonHttpClient:
             total = min(total, remaining)
         return httpx.Timeout(total, connect=min(total, 10.0))
 
+    def fetch_json(self, method: str, url: str, body: Mapping[str, Any] | None = None) -> dict[str, Any] | None:
+        """One best-effort request for facts about the server (no retries): None when it fails."""
+        try:
+            response = self._client.request(method, url, json=body, timeout=httpx.Timeout(10.0))
+            data = response.json() if response.status_code == 200 else None
+        except (httpx.HTTPError, ValueError):
+            return None
+        return data if isinstance(data, dict) else None
+
     def post(self, body: Mapping[str, Any], deadline: float | None = None) -> dict[str, Any]:
         attempt = 0
         while True:

@@ -81,11 +81,10 @@ class OpenAIChatClient(RouteClient):
         host = (self.server_address or "").lower()
         self.provider_name = "openai" if host == "openai.com" or host.endswith(".openai.com") else "vllm"
 
-    def complete(self, request: ModelRequest) -> ModelResponse:
+    def _chat_body(self, request: ModelRequest) -> dict[str, Any]:
         body: dict[str, Any] = {
             "model": self.route.model,
             "messages": to_openai_messages(request.system, request.messages),
-            "max_tokens": request.max_tokens,
         }
         if request.tools:
             body["tools"] = [
@@ -95,6 +94,29 @@ class OpenAIChatClient(RouteClient):
                 }
                 for t in request.tools
             ]
+        return body
+
+    def context_window(self) -> int | None:
+        """The server's context length, where it reports one (vLLM: max_model_len on /v1/models)."""
+        data = self._http.fetch_json("GET", self.route.base_url + "/models")
+        for entry in (data or {}).get("data") or []:
+            if isinstance(entry, dict) and entry.get("id") == self.route.model:
+                value = entry.get("max_model_len")
+                return value if isinstance(value, int) and value > 0 else None
+        return None
+
+    def count_prompt_tokens(self, request: ModelRequest) -> int | None:
+        """Exact prompt tokens (chat template and tools included) from vLLM's /tokenize; None elsewhere."""
+        if self.provider_name != "vllm":
+            return None
+        root = self.route.base_url.removesuffix("/v1")
+        data = self._http.fetch_json("POST", root + "/tokenize", {**self._chat_body(request), "add_generation_prompt": True})
+        count = (data or {}).get("count")
+        return count if isinstance(count, int) else None
+
+    def complete(self, request: ModelRequest) -> ModelResponse:
+        body = self._chat_body(request)
+        body["max_tokens"] = request.max_tokens
         if self.route.temperature is not None:
             body["temperature"] = self.route.temperature
         data = self._http.post(body, deadline=request.deadline)

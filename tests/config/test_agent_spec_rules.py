@@ -98,3 +98,32 @@ def test_an_invalid_spec_is_reported_with_its_own_key_path(tmp_path: Path) -> No
     spec["budgets"]["maxStep"] = 3
     issues = _issues(tmp_path, "dev", spec)
     assert any("is not a valid agent spec" in i and "budgets.maxStep" in i for i in issues), issues
+
+
+def _tool_calling_off(config: dict) -> None:
+    config["airlock:models"][1]["toolCalling"] = False  # onprem's qwen3-8b, the default route
+
+
+def test_an_agent_with_tools_needs_a_model_served_with_tool_calling(tmp_path: Path) -> None:
+    spec = _spec("onprem")
+    spec["tools"] = [{"name": "lookup", "kind": "python", "target": "tools:lookup", "policy": "allow"}]
+    (tmp_path / "x").mkdir()
+    issues = [i for i in _issues(tmp_path / "x", "onprem", spec, _tool_calling_off) if "tool calling" in i]
+    (issue,) = issues
+    assert "models.default" in issue and "'qwen3-8b' is served without tool calling" in issue
+    # Without tools, a model served without tool calling is fine.
+    assert _issues(tmp_path, "onprem", _spec("onprem"), _tool_calling_off) == []
+
+
+def test_a_context_window_larger_than_the_server_is_refused(tmp_path: Path) -> None:
+    spec = _spec("onprem")
+    spec["models"]["default"]["contextWindow"] = 32768
+    (issue,) = _issues(tmp_path, "onprem", spec)
+    assert "models.default.contextWindow 32768" in issue and "maxModelLen is 16384" in issue
+
+
+def test_max_tokens_that_crowd_out_the_prompt_are_a_warning(tmp_path: Path) -> None:
+    spec = _spec("staging")
+    spec["models"]["default"]["maxTokens"] = 6000
+    (warning,) = _issues(tmp_path, "staging", spec)
+    assert "models.default.maxTokens 6000" in warning and "less than half of the 8192-token context window" in warning

@@ -107,7 +107,7 @@ CASES: list[tuple[str, str, Edit, str, str]] = [
     ("airgap-no-hub-downloads", "airgap", _chain(_path(["airlock:models", 1, "weightsSource"], "huggingface"), _path(["airlock:models", 1, "weightsUri"], None)), "airlock:models[1].weightsSource", "allowed: 's3'"),
     ("airgap-no-public-api", "airgap", _set("cluster", {"endpointPublicAccessCidrs": ["203.0.113.0/24"]}), "airlock:cluster.endpointPublicAccessCidrs", "no public API endpoint"),
     ("airgap-images-by-digest", "airgap", _path(["airlock:images", "egressProxy"], AIRGAP_IMAGE), "airlock:images.egressProxy", "by digest"),
-    ("airgap-images-from-mirror", "onprem", _path(["airlock:images", "vllm"], "docker.io/vllm/vllm-openai:v0.14.0@sha256:" + "1" * 64), "airlock:images.vllm", "outside the stack's mirror"),
+    ("airgap-images-from-mirror", "onprem", _path(["airlock:images", "vllm"], "docker.io/vllm/vllm-openai:v0.31.0@sha256:" + "1" * 64), "airlock:images.vllm", "outside the stack's mirror"),
     ("airgap-endpoints-kept", "airgap", _path(["airlock:network", "interfaceEndpoints"], ["ecr.api", "ecr.dkr", "sts"]), "airlock:network.interfaceEndpoints", "secretsmanager, kms, logs, ec2"),
     ("airgap-sandbox-no-dns-names", "airgap", _path(["airlock:sandboxes", 0, "egressAllowlist"], ["pypi.org"]), "airlock:sandboxes[0].egressAllowlist[0]", "allowed: private CIDRs"),
     ("airgap-sandbox-private-only", "airgap", _path(["airlock:sandboxes", 0, "egressAllowlist"], ["151.101.0.0/16"]), "airlock:sandboxes[0].egressAllowlist[0]", "only private ranges"),
@@ -138,6 +138,8 @@ CASES: list[tuple[str, str, Edit, str, str]] = [
     ("agent-spec-missing", "dev", _set("orchestrator", {"agentSpec": "agents/nope.yaml"}), "airlock:orchestrator.agentSpec", "no such file"),
     ("wrong-type", "dev", _set("orchestrator", {"replicas": "two"}), "airlock:orchestrator.replicas", "valid integer"),
     ("out-of-range", "prod", _path(["airlock:models", 0, "gpuMemoryUtilization"], 1.5), "airlock:models[0].gpuMemoryUtilization", "less than or equal to 0.98"),
+    ("tool-parser-unknown", "onprem", _path(["airlock:models", 1, "toolCallParser"], "qwen_magic"), "airlock:models[1].toolCallParser", "'hermes'"),
+    ("tool-parser-no-family-default", "staging", _chain(_path(["airlock:models", 0, "huggingFaceId"], "acme/house-model-7b"), _path(["airlock:models", 0, "architecture"], {"parametersBillions": 7, "layers": 32, "kvHeads": 8, "headDim": 128})), "airlock:models[0].toolCallParser", "no default for 'acme/house-model-7b'"),
 ]
 
 

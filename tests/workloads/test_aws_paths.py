@@ -36,7 +36,7 @@ def test_airgapped_images_come_from_the_stacks_ecr_by_digest() -> None:
         assert rest.split(":")[0].split("@")[0] in repositories, image
     vllm = pod_spec(get(bundle, "Deployment", "airlock-models", "qwen3-32b"))["containers"][0]["image"]
     digest = stack_document("airgap")["config"]["airlock:images"]["vllm"].split("@")[1]
-    assert vllm.endswith(f"/airlock-airgap/vllm:v0.14.0@{digest}")
+    assert vllm.endswith(f"/airlock-airgap/vllm:v0.31.0@{digest}")
 
 
 def test_runtime_reads_the_stores_the_aws_base_created() -> None:

@@ -74,24 +74,33 @@ def test_ingress_only_from_explicitly_labelled_namespaces() -> None:
     ]
 
 
-def _runtime_version(spec_file: Path) -> str:
+def _runtime_version(text: str) -> str:
     """What the runtime itself stamps on checkpoints, traces and audit records."""
     from runtime.spec import agent_version
 
-    return agent_version(yaml.safe_load(spec_file.read_text()))
+    return agent_version(yaml.safe_load(text))
+
+
+def _deployed_spec(bundle) -> str:
+    maps = [m for m in in_namespace(bundle, NS, "ConfigMap") if m["metadata"]["name"].startswith("agent-spec-")]
+    assert len(maps) == 1
+    return maps[0]["data"]["agent.yaml"]
 
 
 def test_agent_version_is_the_runtimes_stamp_on_the_pods() -> None:
     bundle = shipped("prod")
     spec_file = PROJECT_DIR / "agents" / "prod.yaml"
-    version = _runtime_version(spec_file)
+    version = _runtime_version(_deployed_spec(bundle))
     assert bundle.outputs["agentVersion"] == version
     template = runtime(bundle)["spec"]["template"]["metadata"]
     assert template["labels"]["airlock.dev/agent-version"] == version
     assert env_of(pod_spec(runtime(bundle))["containers"][0])["AIRLOCK_AGENT_VERSION"] == version
     spec_map = get(bundle, "ConfigMap", NS, f"agent-spec-{version}")
     assert spec_map["immutable"] is True
-    assert spec_map["data"]["agent.yaml"] == spec_file.read_text()
+    # The file as written, plus the local route's context window from its model's maxModelLen.
+    expected = yaml.safe_load(spec_file.read_text())
+    expected["models"]["default"]["contextWindow"] = 16384
+    assert yaml.safe_load(spec_map["data"]["agent.yaml"]) == expected
     volume = next(v for v in pod_spec(runtime(bundle))["volumes"] if v["name"] == "agent-spec")
     assert volume["configMap"]["name"] == spec_map["metadata"]["name"]
 
@@ -103,7 +112,9 @@ def test_agent_version_changes_when_the_spec_changes(tmp_path: Path) -> None:
     bundle = read_bundle(run_synth(project, "onprem", tmp_path / "bundle").out_dir)
     before = shipped("onprem").outputs["agentVersion"]
     after = bundle.outputs["agentVersion"]
-    assert after != before and after == _runtime_version(spec)
+    deployed = _deployed_spec(bundle)
+    assert after != before and after == _runtime_version(deployed)
+    assert "maxSteps: 10" in deployed
     labels = runtime(bundle)["spec"]["template"]["metadata"]["labels"]
     assert labels["airlock.dev/agent-version"] == after  # a new pod template: the pods roll
     assert [m["metadata"]["name"] for m in in_namespace(bundle, NS, "ConfigMap")] == [f"agent-spec-{after}"]

@@ -11,6 +11,7 @@ from components.config.errors import ConfigIssue, key_path
 from components.config.rules.context import RuleContext
 from components.config.schema import MODEL_CACHE_MOUNT, StackConfig
 from components.config.sizing import most_replicas, replica_memory
+from components.config.tool_calling import TOOL_CALL_PARSERS
 
 
 def models_fit(config: StackConfig, ctx: RuleContext) -> Iterator[ConfigIssue]:
@@ -117,6 +118,14 @@ def _under_cache_mount(path: str) -> bool:
 def model_serving(config: StackConfig, ctx: RuleContext) -> Iterator[ConfigIssue]:
     """What the model-server Deployments need beyond fitting their pool."""
     for i, model in enumerate(config.models):
+        if model.tool_calling and model.tool_call_parser is None:
+            yield ConfigIssue(
+                key_path("models", i, "toolCallParser"),
+                None,
+                f"no default for {model.hugging_face_id!r} (docs/workloads.md lists the families Airlock knows): name the "
+                f"parser for its tool-call format, one of {', '.join(TOOL_CALL_PARSERS)}; or set toolCalling: false "
+                "(then no agent with tools can use this model)",
+            )
         autoscaling = model.autoscaling
         if autoscaling.enabled and autoscaling.max_replicas is not None and autoscaling.max_replicas < model.replicas:
             yield ConfigIssue(

@@ -10,12 +10,15 @@ a form the orchestrator Deployment provides (docs/agent-spec.md, "Deployed specs
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Iterator
+from typing import TYPE_CHECKING, Iterator
 
 from components.config.errors import ConfigIssue, key_path
 from components.config.naming import model_service_url
 from components.config.rules.context import RuleContext
-from components.config.schema import StackConfig
+from components.config.schema import ModelConfig, StackConfig
+
+if TYPE_CHECKING:
+    from runtime.spec import ModelRoute
 
 # What the orchestrator Deployment puts in the runtime's environment for local routes.
 LOCAL_API_KEY_ENV = "VLLM_API_KEY"
@@ -54,6 +57,7 @@ def agent_spec_issues(config: StackConfig, project_dir: Path) -> Iterator[Config
     cloud_secrets = {c.model: c.api_key_secret for c in config.cloud_models}
     stack_secrets = {s.name for s in config.secrets}
     spec_secrets = {s.name: s.source for s in spec.secrets}
+    local_models = {m.name: m for m in config.models}
 
     for route_name, route in spec.routes().items():
         where = f"{relative}: models.{route_name}"
@@ -67,6 +71,8 @@ def agent_spec_issues(config: StackConfig, project_dir: Path) -> Iterator[Config
             yield ConfigIssue(path, relative, f"{where}.model {route.model!r}: the server at {url} serves {model!r}")
         if kind == "local" and route.api_key_env != LOCAL_API_KEY_ENV:
             yield ConfigIssue(path, relative, f"{where}: local model servers require an API key; set apiKeyEnv: {LOCAL_API_KEY_ENV} (the orchestrator provides it)")
+        if kind == "local":
+            yield from _local_route_issues(path, relative, where, route, local_models[model], bool(spec.tools))
         if kind == "cloud":
             wanted = cloud_secrets.get(model)
             source = spec_secrets.get(route.api_key_secret or "")
@@ -93,6 +99,38 @@ def agent_spec_issues(config: StackConfig, project_dir: Path) -> Iterator[Config
                 f"{PLATFORM_SECRET_PREFIX}<name> from airlock:secrets (env: and file: sources would be missing in the pod)",
                 "warning",
             )
+
+
+def _local_route_issues(
+    path: str, relative: str, where: str, route: "ModelRoute", model: ModelConfig, has_tools: bool
+) -> Iterator[ConfigIssue]:
+    """A route to one of this stack's vLLM servers must fit how that server is started."""
+    if has_tools and not model.tool_calling:
+        yield ConfigIssue(
+            path,
+            relative,
+            f"{where}: the agent has tools but model {model.name!r} is served without tool calling "
+            "(vLLM would answer HTTP 400 to every step); set toolCalling: true on that model (the default) or route "
+            "the agent to a model that has it",
+        )
+    window = model.max_model_len
+    if route.context_window is not None and route.context_window > window:
+        yield ConfigIssue(
+            path,
+            relative,
+            f"{where}.contextWindow {route.context_window}: the server's maxModelLen is {window}; allowed: {window} "
+            "or less (or leave it out: the orchestrator fills it in)",
+        )
+    window = min(window, route.context_window or window)
+    if route.max_tokens > window // 2:
+        yield ConfigIssue(
+            path,
+            relative,
+            f"{where}.maxTokens {route.max_tokens} leaves less than half of the {window}-token context window for "
+            f"the prompt; the runtime lowers it to what is left on every call, so long tasks get short answers. "
+            f"Set maxTokens to {window // 4} or so, or raise the model's maxModelLen",
+            "warning",
+        )
 
 
 def orchestrator(config: StackConfig, ctx: RuleContext) -> Iterator[ConfigIssue]:
