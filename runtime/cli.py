@@ -198,13 +198,20 @@ def _run_segment(args: argparse.Namespace, out: _Output, agent: Any, go: Any) ->
     from runtime.store import Store
     from runtime.telemetry import configure
 
+    from runtime.terminal import redacted_terminal
+
+    from runtime.secret_history import SecretHistory
+
     state_dir = Path(args.state)
     store = Store(state_dir, create=True)
     audit = AuditLog(state_dir / "audit")
+    # Values given to earlier runs (since rotated) stay redacted.
+    agent.redactor.retire(SecretHistory(state_dir).remember(agent.redactor.values))
     telemetry = configure(agent.spec.telemetry)
     try:
-        runner = Runner(agent, store, audit, telemetry, progress=None if out.as_json else out.progress)
-        outcome = go(runner)
+        with redacted_terminal(agent.redactor.text):  # tools' print, stderr and logging too
+            runner = Runner(agent, store, audit, telemetry, progress=None if out.as_json else out.progress)
+            outcome = go(runner)
     finally:
         telemetry.shutdown()
         agent.close()
@@ -249,7 +256,12 @@ def _cmd_approvals(args: argparse.Namespace, out: _Output) -> int:
                 )
             out.result({"approvals": [r.to_json() for r in records]})
             return EXIT_OK
+        from runtime.redact import placeholder
+        from runtime.secret_history import SecretHistory
+
         by = _who("AIRLOCK_APPROVER")
+        if args.reason:  # a pasted secret must not reach the audit log, the state or the model
+            args.reason = SecretHistory(state_dir).known().redact(args.reason, placeholder)
         audit = AuditLog(state_dir / "audit")  # before deciding: the decision and its record go together
         try:
             record = approvals.decide(
