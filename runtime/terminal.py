@@ -72,6 +72,8 @@ def redacted_terminal(redact: Callable[[str], str]) -> Iterator[None]:
     out, err = RedactingStream(saved_out, redact), RedactingStream(saved_err, redact)
     repointed: list[tuple[logging.StreamHandler, TextIO]] = []
     for handler in _stream_handlers():
+        if isinstance(getattr(type(handler), "stream", None), property):
+            continue  # logging's last-resort handler looks sys.stderr up on every record
         if handler.stream is saved_out or handler.stream is saved_err:
             repointed.append((handler, handler.stream))
             handler.setStream(out if handler.stream is saved_out else err)

@@ -16,6 +16,7 @@ import errno
 import json
 import os
 import shutil
+import tempfile
 from pathlib import Path
 
 MARKER = ".airlock-bundle.json"
@@ -79,6 +80,16 @@ def check_target(out_dir: Path) -> Path:
     if parent.exists() and not parent.is_dir():
         raise OutputDirError(out_dir, f"{parent} is not a directory")
     return out_dir
+
+
+def probe_writable(out_dir: Path) -> None:
+    """Fail before the program runs when the bundle could not be written next to out_dir."""
+    out_dir = check_target(out_dir)
+    try:
+        out_dir.parent.mkdir(parents=True, exist_ok=True)
+        os.rmdir(tempfile.mkdtemp(prefix=f".{out_dir.name}-probe-", dir=out_dir.parent))
+    except OSError as error:
+        raise OutputDirError(out_dir, f"cannot be written ({error.strerror or error})") from None
 
 
 def _libc_exchange() -> object | None:
