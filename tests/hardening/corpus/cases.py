@@ -226,7 +226,9 @@ def _airlock_args() -> list[Case]:
     return [
         Case("args-synth-out-foreign-dir", "airlock", args("synth", "dev", "--project", "{project}", "--out", "{work}/mine", files=foreign), 2, ("--out",)),
         Case("args-synth-out-file", "airlock", args("synth", "dev", "--project", "{project}", "--out", "{work}/file.txt", files=a_file), 2, ("--out",)),
-        Case("args-synth-out-project", "airlock", args("synth", "dev", "--project", "{project}", "--out", "{project}"), 2, ("--out",)),
+        # Never the real project as --out: on a synth that deletes what it did not write this
+        # case destroys its target (it did, on the code before issue 13), so it gets a copy.
+        Case("args-synth-out-project", "airlock", args("synth", "dev", "--project", "{work}/project", "--out", "{work}/project", files=_project), 2, ("--out",)),
         Case("args-synth-out-proc", "airlock", args("synth", "dev", "--project", "{project}", "--out", "/proc/airlock-x"), 2, ("--out",)),
         Case("args-stack-traversal", "airlock", args("validate", "../stacks/Pulumi.dev", "--project", "{project}"), 2, ("stack",)),
         Case("args-stack-empty", "airlock", args("validate", "", "--project", "{project}"), 2, ("stack",)),
