@@ -134,7 +134,7 @@ def _message(item: Mapping[str, Any], root: type[BaseModel], meanings: Mapping[s
     if item.get("input", "") is None and kind not in ("missing", "extra_forbidden", "value_error"):
         # YAML null where a value belongs: say so, rather than "must be a valid dictionary"
         wanted = str(item["msg"]).replace("Input should be ", "", 1)
-        return f"is null; give a value ({wanted}) or leave the key out for the default"
+        return f"is null; allowed: {wanted}"
     if kind == "extra_forbidden":
         return unknown_key_message(root, tuple(item["loc"]))
     if kind == "missing":
