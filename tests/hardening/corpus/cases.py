@@ -343,8 +343,8 @@ def _spec_cases() -> list[Case]:
 
 
 def _make_state(work: Path) -> Path:
-    """A real state directory holding one parked task (no model needed: a denied... no:
-    created through the store API, as the runtime writes it)."""
+    """A real state directory (database and one audit record), made through the store and
+    audit APIs exactly as the runtime makes it; the cases then damage it."""
     import sys
 
     sys.path.insert(0, str(PROJECT_DIR))
