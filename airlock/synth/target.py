@@ -85,9 +85,13 @@ def check_target(out_dir: Path) -> Path:
 def probe_writable(out_dir: Path) -> None:
     """Fail before the program runs when the bundle could not be written next to out_dir."""
     out_dir = check_target(out_dir)
+    existing = out_dir.parent
+    while not existing.exists():  # create nothing yet: a refused synth leaves no folder behind
+        existing = existing.parent
     try:
-        out_dir.parent.mkdir(parents=True, exist_ok=True)
-        os.rmdir(tempfile.mkdtemp(prefix=f".{out_dir.name}-probe-", dir=out_dir.parent))
+        if not existing.is_dir():
+            raise NotADirectoryError(f"{existing} is not a directory")
+        os.rmdir(tempfile.mkdtemp(prefix=".airlock-probe-", dir=existing))
     except OSError as error:
         raise OutputDirError(out_dir, f"cannot be written ({error.strerror or error})") from None
 
