@@ -39,11 +39,12 @@ def cli_errors(command: Callable[..., None]) -> Callable[..., None]:
 
     @functools.wraps(command)
     def run(*args: Any, **kwargs: Any) -> None:
+        from airlock.synth.target import OutputDirError
         from components.config.errors import ConfigError, StackNotFoundError
 
         try:
             command(*args, **kwargs)
-        except (ConfigError, StackNotFoundError, ProjectNotFoundError) as error:
+        except (ConfigError, StackNotFoundError, ProjectNotFoundError, OutputDirError) as error:
             err.print(f"[red]error:[/red] {error}", highlight=False)
             raise typer.Exit(EXIT_BAD_INPUT) from None
         except (typer.Exit, typer.Abort):

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import yaml
-
 
 class ProjectNotFoundError(Exception):
     pass
@@ -24,8 +22,9 @@ def find_project(start: Path | None = None) -> Path:
 
 
 def project_name(project_dir: Path) -> str:
-    document = yaml.safe_load((project_dir / "Pulumi.yaml").read_text()) or {}
-    return str(document.get("name", "airlock"))
+    from components.config.loader import project_document
+
+    return str(project_document(project_dir).get("name", "airlock"))
 
 
 def check_project(project_dir: Path) -> Path:

@@ -15,11 +15,12 @@ from pathlib import Path
 
 from runtime.budget import BudgetLimits
 from runtime.models.base import ToolDefinition
+from runtime.outbound import check_outbound_environment
 from runtime.pricing import Price, price_for
 from runtime.redact import Redactor
 from runtime.router import Router, api_keys, build_router
 from runtime.secrets import resolve_secrets
-from runtime.spec import AgentSpec, LoadedSpec, SpecError, SpecProblem
+from runtime.spec import AgentSpec, LoadedSpec, SpecError, SpecProblem, current_profile
 from runtime.tools import LoadedTool, ToolLoadError, build_tool, import_target
 
 
@@ -69,6 +70,7 @@ def load_tools(loaded: LoadedSpec) -> dict[str, LoadedTool]:
 
 def load_agent(loaded: LoadedSpec, *, router: Router | None = None) -> Agent:
     spec = loaded.spec
+    check_outbound_environment(current_profile())  # before anything can send a request
     tools = load_tools(loaded)
     secrets = resolve_secrets(spec.secrets, Path(loaded.base_dir))
     keys = api_keys(spec, secrets) if router is None else {}

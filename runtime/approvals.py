@@ -141,17 +141,40 @@ def list_approvals(store: Store, *, include_decided: bool = False) -> list[Appro
     return [_record(r) for r in rows]
 
 
-def decide(store: Store, approval_id: str, *, approve: bool, by: str, reason: str | None) -> ApprovalRecord:
+def decide(
+    store: Store, approval_id: str, *, approve: bool, by: str, reason: str | None, audit: Any | None = None
+) -> ApprovalRecord:
+    """Record a decision. With ``audit`` (an AuditLog), the decision and its audit record are
+    one transaction: if the record cannot be written, the approval stays pending."""
+    if not approval_id.strip():
+        raise BadInput("APPROVAL_ID: must not be empty (see `airlock-runtime approvals list`)")
+    status = "approved" if approve else "denied"
     with store.transaction() as cur:
-        row = cur.execute("SELECT status, decided_at FROM approvals WHERE id=?", (approval_id,)).fetchone()
+        row = cur.execute("SELECT status, decided_at, payload FROM approvals WHERE id=?", (approval_id,)).fetchone()
         if row is None:
             raise UnknownApproval(approval_id)
         if row[0] != "pending":
             raise BadInput(f"approval {approval_id!r} was already decided ({row[0]} at {row[1]}); decisions are final")
         cur.execute(
             "UPDATE approvals SET status=?, decided_at=?, decided_by=?, decision_reason=? WHERE id=?",
-            ("approved" if approve else "denied", now_iso(), by, reason, approval_id),
+            (status, now_iso(), by, reason, approval_id),
         )
+        if audit is not None:
+            request = ApprovalRequest(**json.loads(row[2]))
+            head = audit.append(
+                "approval_decided",
+                {
+                    "approval_id": approval_id,
+                    "tool_call_id": request.tool_call_id,
+                    "tool": request.tool,
+                    "status": status,
+                    "decided_by": by,
+                    "reason": reason,
+                },
+                task_id=request.task_id,
+                agent_version=request.requested_by.get("agent_version"),
+            )
+            store._advance_audit_head(cur, head)
     record = get(store, approval_id)
     assert record is not None
     return record

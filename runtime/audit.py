@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from runtime.canonical import canonical_json, sha256_hex
+from runtime.errors import StateUnusable
 from runtime.store import now_iso
 
 GENESIS = "0" * 64
@@ -57,10 +58,13 @@ def record_hash(record: dict[str, Any]) -> str:
 
 class AuditLog:
     def __init__(self, audit_dir: Path) -> None:
-        audit_dir.mkdir(parents=True, exist_ok=True)
         self.path = audit_dir / LOG_NAME
-        self._fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o640)
-        self._lock_fd = os.open(audit_dir / ".lock", os.O_RDWR | os.O_CREAT, 0o640)
+        try:
+            audit_dir.mkdir(parents=True, exist_ok=True)
+            self._fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o640)
+            self._lock_fd = os.open(audit_dir / ".lock", os.O_RDWR | os.O_CREAT, 0o640)
+        except OSError as exc:
+            raise StateUnusable(f"cannot write the audit log {str(self.path)!r}: {exc.strerror or exc}") from None
         # Tail cache: valid while the file size is what we last saw (no other writer).
         self._known_size = -1
         self._tail: tuple[int, str] = (0, GENESIS)
@@ -121,7 +125,12 @@ class AuditLog:
             if torn:
                 line = "\n" + line  # keep the torn fragment on its own line; verify reports it
             encoded = line.encode("utf-8")
-            os.write(self._fd, encoded)
+            try:
+                written = os.write(self._fd, encoded)
+            except OSError as exc:
+                raise StateUnusable(f"cannot write the audit log {str(self.path)!r}: {exc.strerror or exc}") from None
+            if written != len(encoded):
+                raise StateUnusable(f"cannot write the audit log {str(self.path)!r}: short write (disk full?)")
             self._known_size = size + len(encoded)
             self._tail = (record["seq"], record["hash"])
             self.head = self._tail

@@ -34,6 +34,13 @@ class _Parser(argparse.ArgumentParser):
         self.exit(EXIT_BAD_INPUT, f"{self.prog}: error: {message}\n")
 
 
+def _identifier(text: str) -> str:
+    """Task and approval ids: an empty one (an unset shell variable) is bad input, never "all"."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError("must not be empty (an unset shell variable?)")
+    return text
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="airlock-runtime", description="Airlock agent runtime (embedded mode).")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser, metavar="COMMAND")
@@ -51,12 +58,12 @@ def build_parser() -> argparse.ArgumentParser:
     as_json(run)
 
     resume = sub.add_parser("resume", help="continue a task from its last checkpoint")
-    resume.add_argument("task_id", metavar="TASK_ID")
+    resume.add_argument("task_id", metavar="TASK_ID", type=_identifier)
     state(resume)
     as_json(resume)
 
     status = sub.add_parser("status", help="show a task's state without running it")
-    status.add_argument("task_id", metavar="TASK_ID")
+    status.add_argument("task_id", metavar="TASK_ID", type=_identifier)
     state(status)
     as_json(status)
 
@@ -67,7 +74,7 @@ def build_parser() -> argparse.ArgumentParser:
     as_json(lst)
     lst.add_argument("--all", action="store_true", help="include decided approvals")
     dec = appr_sub.add_parser("decide", help="approve or deny a pending approval")
-    dec.add_argument("approval_id", metavar="APPROVAL_ID")
+    dec.add_argument("approval_id", metavar="APPROVAL_ID", type=_identifier)
     dec.add_argument("decision", choices=["approve", "deny"])
     state(dec)
     dec.add_argument("--reason", metavar="TEXT", help="why (shown to the model on deny, kept in the audit log)")
@@ -80,7 +87,7 @@ def build_parser() -> argparse.ArgumentParser:
     as_json(ver)
 
     kill = sub.add_parser("kill", help="stop one task, or every task, at the next step boundary")
-    kill.add_argument("task_id", nargs="?", metavar="TASK_ID", help="omit to stop every task and block new steps")
+    kill.add_argument("task_id", nargs="?", metavar="TASK_ID", type=_identifier, help="omit to stop every task and block new steps")
     state(kill)
     kill.add_argument("--clear", action="store_true", help="clear the kill switch for all tasks")
     as_json(kill)
@@ -191,13 +198,20 @@ def _run_segment(args: argparse.Namespace, out: _Output, agent: Any, go: Any) ->
     from runtime.store import Store
     from runtime.telemetry import configure
 
+    from runtime.terminal import redacted_terminal
+
+    from runtime.secret_history import SecretHistory
+
     state_dir = Path(args.state)
     store = Store(state_dir, create=True)
     audit = AuditLog(state_dir / "audit")
+    # Values given to earlier runs (since rotated) stay redacted.
+    agent.redactor.retire(SecretHistory(state_dir).remember(agent.redactor.values))
     telemetry = configure(agent.spec.telemetry)
     try:
-        runner = Runner(agent, store, audit, telemetry, progress=None if out.as_json else out.progress)
-        outcome = go(runner)
+        with redacted_terminal(agent.redactor.text):  # tools' print, stderr and logging too
+            runner = Runner(agent, store, audit, telemetry, progress=None if out.as_json else out.progress)
+            outcome = go(runner)
     finally:
         telemetry.shutdown()
         agent.close()
@@ -242,26 +256,17 @@ def _cmd_approvals(args: argparse.Namespace, out: _Output) -> int:
                 )
             out.result({"approvals": [r.to_json() for r in records]})
             return EXIT_OK
+        from runtime.redact import placeholder
+        from runtime.secret_history import SecretHistory
+
         by = _who("AIRLOCK_APPROVER")
-        record = approvals.decide(
-            store, args.approval_id, approve=args.decision == "approve", by=by, reason=args.reason
-        )
-        audit = AuditLog(state_dir / "audit")
+        if args.reason:  # a pasted secret must not reach the audit log, the state or the model
+            args.reason = SecretHistory(state_dir).known().redact(args.reason, placeholder)
+        audit = AuditLog(state_dir / "audit")  # before deciding: the decision and its record go together
         try:
-            head = audit.append(
-                "approval_decided",
-                {
-                    "approval_id": record.id,
-                    "tool_call_id": record.request.tool_call_id,
-                    "tool": record.request.tool,
-                    "status": record.status,
-                    "decided_by": by,
-                    "reason": args.reason,
-                },
-                task_id=record.request.task_id,
-                agent_version=record.request.requested_by.get("agent_version"),
+            record = approvals.decide(
+                store, args.approval_id, approve=args.decision == "approve", by=by, reason=args.reason, audit=audit
             )
-            store.record_audit_head(head)
         finally:
             audit.close()
         out.say(f"approval {record.id} {record.status} by {by}")
@@ -314,14 +319,15 @@ def _cmd_kill(args: argparse.Namespace, out: _Output) -> int:
     by = _who("AIRLOCK_OPERATOR")
     try:
         if args.clear:
-            if args.task_id:
+            if args.task_id is not None:
                 raise BadInput(
                     f"kill --clear takes no TASK_ID (got {args.task_id!r}); it clears the switch for all tasks. "
                     "A killed task continues with `airlock-runtime resume TASK_ID`"
                 )
-            cleared = store.clear_global_kill()
+            cleared = store.global_kill() is not None
             if cleared:
-                store.record_audit_head(audit.append("kill_switch_cleared", {"by": by}))
+                with store.audited(audit, "kill_switch_cleared", {"by": by}) as cur:
+                    store.clear_global_kill(cur=cur)
             out.say(
                 "kill switch cleared; killed tasks stay killed until resumed"
                 if cleared
@@ -331,27 +337,23 @@ def _cmd_kill(args: argparse.Namespace, out: _Output) -> int:
             return EXIT_OK
 
         def stop_idle(task: Any, global_info: dict[str, Any] | None) -> None:
-            store.set_status(task.id, KILLED, error=kill_message(task.id, global_info, args.state))
-            store.record_audit_head(
-                audit.append(
-                    "task_killed",
-                    {"by": by, "from_status": task.status},
-                    task_id=task.id,
-                    agent_version=task.agent_version,
-                )
-            )
+            record = {"by": by, "from_status": task.status}
+            with store.audited(audit, "task_killed", record, task_id=task.id, agent_version=task.agent_version) as cur:
+                store.set_status(task.id, KILLED, error=kill_message(task.id, global_info, args.state), cur=cur)
 
-        if args.task_id:
+        if args.task_id is not None:
+            if not args.task_id.strip():
+                raise BadInput(
+                    "TASK_ID: must not be empty (an unset shell variable?); omit it to stop every task"
+                )
             task = store.get_task(args.task_id)
             if task is None:
                 raise UnknownTask(args.task_id)
             if task.status in FINAL or task.status in (FAILED, KILLED):
                 result = f"already {task.status}"
             elif task.status == RUNNING and owner_alive(task.owner):
-                store.request_kill(task.id)
-                store.record_audit_head(
-                    audit.append("kill_requested", {"by": by}, task_id=task.id, agent_version=task.agent_version)
-                )
+                with store.audited(audit, "kill_requested", {"by": by}, task_id=task.id, agent_version=task.agent_version) as cur:
+                    store.request_kill(task.id, cur=cur)
                 result = "stopping at the next step boundary"
             else:
                 stop_idle(task, None)
@@ -361,8 +363,8 @@ def _cmd_kill(args: argparse.Namespace, out: _Output) -> int:
             return EXIT_OK
 
         info = {"engaged_at": now_iso(), "by": by}
-        store.engage_global_kill(info)
-        store.record_audit_head(audit.append("kill_switch_engaged", info))
+        with store.audited(audit, "kill_switch_engaged", info) as cur:
+            store.engage_global_kill(info, cur=cur)
         stopping, killed = [], []
         for task in store.list_tasks():
             if task.status == RUNNING and owner_alive(task.owner):

@@ -31,5 +31,10 @@ class TaskBusy(BadInput):
     """The task is being worked on by another live process; two runners would double-execute."""
 
 
+class StateUnusable(BadInput):
+    """The state directory (database or audit log) is missing, damaged or not writable.
+    Never answered by starting afresh: that would lose tasks and approvals."""
+
+
 class SecretUnavailable(BadInput):
     """A secret named in the spec could not be resolved from its source."""

@@ -120,6 +120,8 @@ def field_errors(
     found = []
     for item in error.errors(include_url=False):
         loc: Loc = tuple(item["loc"])
+        if loc and loc[-1] == "[key]":  # an error in a mapping's key: the path ends at that key
+            loc = loc[:-1]
         kind = item["type"]
         value = None if kind == "missing" else item.get("input")
         found.append(FieldError(loc, kind, value, _message(item, root, meanings)))
@@ -129,6 +131,10 @@ def field_errors(
 def _message(item: Mapping[str, Any], root: type[BaseModel], meanings: Mapping[str, str]) -> str:
     kind = item["type"]
     ctx = item.get("ctx") or {}
+    if item.get("input", "") is None and kind not in ("missing", "extra_forbidden", "value_error"):
+        # YAML null where a value belongs: say so, rather than "must be a valid dictionary"
+        wanted = str(item["msg"]).replace("Input should be ", "", 1)
+        return f"is null; allowed: {wanted}"
     if kind == "extra_forbidden":
         return unknown_key_message(root, tuple(item["loc"]))
     if kind == "missing":

@@ -6,7 +6,10 @@ on the internet: a bare single-label name (``vllm``), ``*.svc`` and
 ``AIRLOCK_CLUSTER_DOMAIN``). ``name.namespace`` is not accepted: it is indistinguishable
 from a public domain. Loopback is ``localhost``, 127.0.0.0/8 and ::1.
 IP literals other than loopback are never "in cluster": an address says nothing about
-which network it is on, so an airgapped deployment names its services.
+which network it is on, so an airgapped deployment names its services. Whether a host is
+an IP literal is decided by :mod:`runtime.addresses` the way the resolver decides it
+(``134744072`` and ``0x08080808`` are 8.8.8.8, not service names; ``::ffff:127.0.0.1`` is
+loopback).
 
 The deployment kit validates specs inside a Pulumi program, where the cluster domain is a
 fact of the stack, not of the machine running `pulumi up`: :func:`fixed_cluster_domain`
@@ -15,12 +18,13 @@ pins it for a block of code without touching the environment.
 
 from __future__ import annotations
 
-import ipaddress
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from urllib.parse import urlsplit
+
+from runtime.addresses import IPAddress, address_class, parse_ip
 
 CLUSTER_DOMAIN_ENV = "AIRLOCK_CLUSTER_DOMAIN"
 DEFAULT_CLUSTER_DOMAIN = "cluster.local"
@@ -45,21 +49,21 @@ def fixed_cluster_domain(domain: str) -> Iterator[None]:
 
 
 def host_of(url: str) -> str:
-    return (urlsplit(url).hostname or "").lower().rstrip(".")
-
-
-def _ip(host: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
     try:
-        return ipaddress.ip_address(host)
-    except ValueError:
-        return None
+        return (urlsplit(url).hostname or "").lower().rstrip(".")
+    except ValueError:  # an unbalanced '[' in the authority
+        return ""
+
+
+def _ip(host: str) -> IPAddress | None:
+    return parse_ip(host) if host else None
 
 
 def is_loopback(host: str) -> bool:
     if host == "localhost" or host.endswith(".localhost"):
         return True
     ip = _ip(host)
-    return ip is not None and ip.is_loopback
+    return ip is not None and address_class(ip) == "loopback"
 
 
 def is_in_cluster(host: str) -> bool:
@@ -72,7 +76,7 @@ def is_in_cluster(host: str) -> bool:
 
 def is_private_ip(host: str) -> bool:
     ip = _ip(host)
-    return ip is not None and ip.is_private and not ip.is_loopback
+    return ip is not None and address_class(ip) == "private"
 
 
 def is_local_or_cluster(url: str) -> bool:

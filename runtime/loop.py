@@ -113,6 +113,7 @@ class Runner:
         self.store = store
         self.audit = audit
         self.telemetry = telemetry or Telemetry()
+        self.telemetry.redact = agent.redactor.text  # span names, attributes and statuses
         self._progress = progress
         self._notify = notify
         self._clock = clock
@@ -260,8 +261,8 @@ class Runner:
         redactor = self.agent.redactor
         try:
             with self.telemetry.chat_span(client, request, route.temperature) as chat:
-                response = client.complete(request)
-                text = redactor.text(response.text)
+                response = redactor.response(client.complete(request))  # the one way in from the model
+                text = response.text
                 calls = self._normalise_calls(response.tool_calls, usage.steps)
                 chat.response(response, text, calls)
         except DeadlineExceeded as exc:
@@ -623,6 +624,8 @@ class Runner:
         )
 
     def _audit(self, kind: str, data: dict[str, Any]) -> tuple[int, str]:
+        # Every record passes the redactor here, whatever a caller put in it.
+        data = self.agent.redactor.value(data)
         return self.audit.append(kind, data, task_id=self.task_id, agent_version=self.agent.version)
 
     def _say(self, text: str) -> None:

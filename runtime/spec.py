@@ -25,13 +25,14 @@ from typing import Any, Literal
 from urllib.parse import urlsplit
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
 from pydantic.alias_generators import to_camel
 
-from runtime import hosts, platform_secrets
+from runtime import hosts, platform_secrets, yaml_safe
 from runtime.canonical import canonical_json, sha256_hex
 from runtime.errors import BadInput
 from runtime.field_errors import FieldError, field_errors, format_path
+from runtime.strict_numbers import reject_bool_for_number
 
 PROFILES = ("cloud", "hybrid", "airgapped")
 PROFILE_ENV = "AIRLOCK_PROFILE"
@@ -51,13 +52,26 @@ FROM_ENVIRONMENT = _FromEnvironment.TOKEN
 class _SpecModel(BaseModel):
     # extra="forbid": a misspelt key must fail loudly, never be ignored silently.
     # Only the camelCase spelling is accepted so that one spec has one spelling.
-    model_config = ConfigDict(extra="forbid", alias_generator=to_camel, populate_by_name=False, frozen=True)
+    model_config = ConfigDict(
+        extra="forbid", alias_generator=to_camel, populate_by_name=False, frozen=True, allow_inf_nan=False
+    )
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _numbers_are_numbers(cls, value: Any, info: ValidationInfo) -> Any:
+        return reject_bool_for_number(cls, value, info)
 
 
 def _check_http_url(value: str) -> str:
-    parts = urlsplit(value)
+    try:
+        parts = urlsplit(value)
+        port = parts.port
+    except ValueError as error:  # an unbalanced '[' or a port outside 0-65535
+        raise ValueError(f"must be an http:// or https:// URL with a host and a port in 1-65535 ({error})") from None
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise ValueError("must be an http:// or https:// URL with a host")
+    if port == 0:
+        raise ValueError("has port 0; allowed: a port in 1-65535")
     return value.rstrip("/")
 
 
@@ -328,26 +342,7 @@ def _problem_from_pydantic(problem: FieldError) -> SpecProblem:
 # --------------------------------------------------------------------------- YAML
 
 
-class _UniqueKeyLoader(yaml.SafeLoader):
-    """SafeLoader that rejects duplicate keys: silently keeping the last one hides mistakes."""
-
-
-def _construct_mapping(loader: _UniqueKeyLoader, node: yaml.MappingNode, deep: bool = False) -> Any:
-    seen: dict[Any, int] = {}
-    for key_node, _ in node.value:
-        key = loader.construct_object(key_node, deep=deep)
-        if key in seen:
-            raise yaml.constructor.ConstructorError(
-                None,
-                None,
-                f"duplicate key {key!r} (first at line {seen[key] + 1})",
-                key_node.start_mark,
-            )
-        seen[key] = key_node.start_mark.line
-    return loader.construct_mapping(node, deep=deep)
-
-
-_UniqueKeyLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
+# Reading is runtime.yaml_safe: size, depth and alias-expansion limits, duplicate keys refused.
 
 
 def _line_of(root: yaml.Node | None, loc: tuple[Any, ...]) -> int | None:
@@ -475,7 +470,7 @@ def semantic_problems(
 def _with_lines(text: str, located: list[tuple[tuple[Any, ...], SpecProblem]]) -> list[SpecProblem]:
     """Attach YAML line numbers to problems; only computed when there are problems."""
     try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
+        root = yaml_safe.compose_text(text)
     except yaml.YAMLError:
         root = None
     return [SpecProblem(p.path, p.message, _line_of(root, loc)) for loc, p in located]
@@ -512,7 +507,7 @@ def parse_spec(
     else:
         effective, origin = _check_profile(profile), "the airgapped profile"
     try:
-        document = yaml.load(text, Loader=_UniqueKeyLoader)  # noqa: S506 - SafeLoader subclass
+        document = yaml_safe.load_text(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
@@ -557,6 +552,8 @@ def validate_spec_text(
 def load_spec_file(path: str | Path) -> LoadedSpec:
     p = Path(path)
     try:
+        if p.is_file() and p.stat().st_size > yaml_safe.MAX_BYTES:
+            raise BadInput(f"--agent: spec file {str(p)!r} is larger than {yaml_safe.MAX_BYTES} bytes")
         text = p.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise BadInput(f"--agent: spec file {str(p)!r} does not exist") from None

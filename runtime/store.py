@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from runtime.budget import Usage
-from runtime.errors import BadInput, TaskBusy, UnknownTask
+from runtime.errors import BadInput, StateUnusable, TaskBusy, UnknownTask
 
 DB_NAME = "airlock.db"
 SCHEMA_VERSION = 1
@@ -184,20 +184,96 @@ class TaskState:
     checkpoint_seq: int
 
 
+_SQLITE_HEADER = b"SQLite format 3\x00"
+
+
+def _check_state_dir(state_dir: Path, path: Path) -> bool:
+    """Refuse a damaged state directory instead of starting afresh (which would lose every
+    task and approval). Returns whether the database already existed."""
+    if path.is_symlink() or (path.exists() and not path.is_file()):
+        raise StateUnusable(f"--state: {str(path)!r} is not a regular file")
+    if not path.exists():
+        audit_log = state_dir / "audit" / "audit.jsonl"
+        if audit_log.is_file() and audit_log.stat().st_size > 0:
+            raise StateUnusable(
+                f"--state: {str(state_dir)!r} has an audit log but no {DB_NAME}: the database was removed; "
+                "restore it from a backup (a fresh start would lose every task and approval)"
+            )
+        return False
+    try:
+        with open(path, "rb") as fh:
+            header = fh.read(len(_SQLITE_HEADER))
+    except OSError as exc:
+        raise StateUnusable(f"--state: cannot read {str(path)!r}: {exc.strerror}") from None
+    if not header:
+        raise StateUnusable(
+            f"--state: {str(path)!r} is empty (0 bytes): the state database was truncated; restore it from a "
+            "backup, or move it away to start a new state directory on purpose"
+        )
+    if header != _SQLITE_HEADER:
+        raise StateUnusable(f"--state: {str(path)!r} is not an SQLite database (damaged or overwritten)")
+    return True
+
+
+def _create_database(path: Path) -> None:
+    """Make the database under a temporary name and link it into place, so that nobody ever
+    sees a half-made (zero-byte) airlock.db, which :func:`_check_state_dir` refuses."""
+    fresh = path.with_name(f".{path.name}.{os.getpid()}.new")
+    try:
+        conn = sqlite3.connect(fresh, isolation_level=None)
+        try:
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("BEGIN IMMEDIATE")
+            for statement in _SCHEMA.split(";"):
+                if statement.strip():
+                    conn.execute(statement)
+            conn.execute("INSERT INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
+            conn.execute("COMMIT")
+        finally:
+            conn.close()
+        try:
+            os.link(fresh, path)
+        except FileExistsError:
+            pass  # another process made it first; use theirs
+    finally:
+        for leftover in (fresh, fresh.with_name(fresh.name + "-wal"), fresh.with_name(fresh.name + "-shm")):
+            leftover.unlink(missing_ok=True)
+
+
+def _check_airlock_database(conn: sqlite3.Connection, path: Path) -> None:
+    try:
+        tables = {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+        version = conn.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone() if "meta" in tables else None
+    except sqlite3.Error as exc:
+        raise StateUnusable(f"--state: {str(path)!r} is damaged: {exc}") from None
+    missing = {"meta", "tasks", "messages", "checkpoints", "ledger", "approvals"} - tables
+    if version is None or missing:
+        raise StateUnusable(
+            f"--state: {str(path)!r} is not an Airlock state database"
+            + (f" (tables missing: {', '.join(sorted(missing))})" if missing else " (no schema version)")
+        )
+
+
 class Store:
     def __init__(self, state_dir: Path, *, create: bool) -> None:
         self.state_dir = state_dir
         path = state_dir / DB_NAME
         if not create and not path.exists():
             raise BadInput(f"--state: {str(state_dir)!r} holds no Airlock state (no {DB_NAME})")
+        existed = _check_state_dir(state_dir, path)
         try:
             state_dir.mkdir(parents=True, exist_ok=True)
+            if not existed:
+                _create_database(path)
+                existed = True
             # isolation_level=None: we issue BEGIN IMMEDIATE ourselves, so a writer takes the
             # lock up front instead of failing half-way on upgrade from a read lock.
             self.conn = sqlite3.connect(path, isolation_level=None, timeout=30.0)
             self.conn.execute("PRAGMA journal_mode=WAL")
         except (OSError, sqlite3.Error) as exc:
-            raise BadInput(f"--state: cannot use {str(state_dir)!r} as a state directory: {exc}") from None
+            raise StateUnusable(f"--state: cannot use {str(state_dir)!r} as a state directory: {exc}") from None
+        if existed:
+            _check_airlock_database(self.conn, path)
         self.conn.execute("PRAGMA synchronous=FULL")
         self.conn.execute("PRAGMA foreign_keys=ON")
         self.conn.execute("PRAGMA busy_timeout=30000")
@@ -216,6 +292,32 @@ class Store:
 
     def close(self) -> None:
         self.conn.close()
+
+    @contextmanager
+    def audited(
+        self,
+        audit: Any,
+        kind: str,
+        data: dict[str, Any],
+        *,
+        task_id: str | None = None,
+        agent_version: str | None = None,
+    ) -> Iterator[sqlite3.Cursor]:
+        """An operator action and its audit record, together: the caller changes state on the
+        yielded cursor; the record is appended before the commit, so a failing audit log rolls
+        the change back (and, as everywhere, the log is written ahead of the state)."""
+        with self.transaction() as cur:
+            yield cur
+            self._advance_audit_head(cur, audit.append(kind, data, task_id=task_id, agent_version=agent_version))
+
+    @contextmanager
+    def _in(self, cur: sqlite3.Cursor | None) -> Iterator[sqlite3.Cursor]:
+        """The caller's open transaction, or a new one."""
+        if cur is not None:
+            yield cur
+        else:
+            with self.transaction() as own:
+                yield own
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Cursor]:
@@ -369,9 +471,11 @@ class Store:
         state.messages.extend(new_messages)
         state.checkpoint_seq = seq
 
-    def set_status(self, task_id: str, status: str, *, error: str | None = None, release: bool = True) -> None:
+    def set_status(
+        self, task_id: str, status: str, *, error: str | None = None, release: bool = True, cur: sqlite3.Cursor | None = None
+    ) -> None:
         """Status change without a new checkpoint (used for tasks no process is running)."""
-        with self.transaction() as cur:
+        with self._in(cur) as cur:
             cur.execute(
                 "UPDATE tasks SET status=?, error=?, updated_at=?"
                 + (", owner=NULL" if release else "")
@@ -381,8 +485,8 @@ class Store:
 
     # ------------------------------------------------------------- kill switch
 
-    def request_kill(self, task_id: str) -> None:
-        with self.transaction() as cur:
+    def request_kill(self, task_id: str, *, cur: sqlite3.Cursor | None = None) -> None:
+        with self._in(cur) as cur:
             cur.execute("UPDATE tasks SET kill_requested=1, updated_at=? WHERE id=?", (now_iso(), task_id))
 
     def kill_state(self, task_id: str) -> tuple[bool, dict[str, Any] | None]:
@@ -399,16 +503,16 @@ class Store:
         row = self.conn.execute("SELECT value FROM controls WHERE name='kill_all'").fetchone()
         return json.loads(row[0]) if row else None
 
-    def engage_global_kill(self, info: dict[str, Any]) -> None:
-        with self.transaction() as cur:
+    def engage_global_kill(self, info: dict[str, Any], *, cur: sqlite3.Cursor | None = None) -> None:
+        with self._in(cur) as cur:
             cur.execute(
                 "INSERT INTO controls VALUES ('kill_all', ?, ?) ON CONFLICT(name) DO UPDATE SET value=excluded.value,"
                 " updated_at=excluded.updated_at",
                 (json.dumps(info), now_iso()),
             )
 
-    def clear_global_kill(self) -> bool:
-        with self.transaction() as cur:
+    def clear_global_kill(self, *, cur: sqlite3.Cursor | None = None) -> bool:
+        with self._in(cur) as cur:
             return cur.execute("DELETE FROM controls WHERE name='kill_all'").rowcount > 0
 
     # ------------------------------------------------------------- audit head

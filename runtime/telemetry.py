@@ -21,7 +21,7 @@ from __future__ import annotations
 import json
 import os
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
@@ -148,6 +148,9 @@ class Telemetry:
             explicit_bucket_boundaries_advisory=DURATION_BUCKETS,
         )
         self.capture_content = capture_content
+        # Set by the runner to its agent's redactor: every string that may come from the
+        # model or a tool passes it before it becomes a span name, attribute or status.
+        self.redact: Callable[[str], str] = lambda text: text
 
     @contextmanager
     def agent_span(self, *, agent_name: str, agent_version: str, task_id: str, provider: str) -> Iterator[trace.Span]:
@@ -195,7 +198,7 @@ class Telemetry:
             except Exception as exc:
                 error_type = getattr(exc, "error_type", None) or type(exc).__name__
                 span.set_attribute(ERROR_TYPE, error_type)
-                span.set_status(Status(StatusCode.ERROR, str(exc)[:200]))
+                span.set_status(Status(StatusCode.ERROR, self.redact(str(exc))[:200]))
                 record.metric_attrs[ERROR_TYPE] = error_type
                 raise
             finally:
@@ -203,6 +206,7 @@ class Telemetry:
 
     @contextmanager
     def tool_span(self, name: str, call_id: str) -> Iterator[trace.Span]:
+        name, call_id = self.redact(name), self.redact(call_id)
         with self.tracer.start_as_current_span(
             f"execute_tool {name}",
             kind=SpanKind.INTERNAL,
@@ -212,7 +216,7 @@ class Telemetry:
 
     def tool_error(self, span: trace.Span, error_type: str, message: str) -> None:
         span.set_attribute(ERROR_TYPE, error_type)
-        span.set_status(Status(StatusCode.ERROR, message[:200]))
+        span.set_status(Status(StatusCode.ERROR, self.redact(message)[:200]))
 
     def shutdown(self) -> None:
         for provider in (self._tracer_provider, self._meter_provider):

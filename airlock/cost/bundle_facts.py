@@ -14,9 +14,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
-import yaml
-
 from airlock.cost.errors import CostError
+from runtime import yaml_safe
 
 NODE_GROUP = "aws:eks/nodeGroup:NodeGroup"
 LAUNCH_TEMPLATE = "aws:ec2/launchTemplate:LaunchTemplate"
@@ -244,7 +243,7 @@ def _routes(resources: list[dict[str, Any]]) -> list[Route]:
         data = r["inputs"].get("data") or {}
         if (metadata.get("labels") or {}).get(ROLE_LABEL) != "orchestrator" or "agent.yaml" not in data:
             continue
-        spec = yaml.safe_load(data["agent.yaml"]) or {}
+        spec = yaml_safe.load_text(data["agent.yaml"]) or {}
         for name, route in sorted((spec.get("models") or {}).items()):
             routes.append(Route(name, str(route.get("provider", "")), str(route.get("model", "")), str(route.get("baseUrl", ""))))
     return routes

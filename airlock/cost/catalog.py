@@ -12,6 +12,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from airlock.cost.errors import CostError
+from runtime import yaml_safe
 
 SHIPPED_CATALOG = Path(__file__).resolve().parent / "prices.yaml"
 
@@ -209,7 +210,7 @@ def _merge(base: Any, overlay: Any) -> Any:
 
 def _read(path: Path, what: str) -> dict[str, Any]:
     try:
-        document = yaml.safe_load(path.read_text())
+        document = yaml_safe.load_bytes(path.read_bytes())  # size, depth and alias limits, UTF-8
     except OSError as error:
         raise CostError(f"cannot read {what} {path}: {error.strerror}") from None
     except yaml.YAMLError as error:

@@ -2,7 +2,8 @@
 
 Everything is sorted and serialized canonically so two synths of the same stack are
 byte-identical, and written to a temporary directory that replaces the target only once
-complete: a failed synth never leaves a half-written bundle behind.
+complete: a failed synth never leaves a half-written bundle behind, and synth never
+replaces a directory it did not write (see airlock.synth.target).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import yaml
 
 from airlock.synth.engine import SynthRun
 from airlock.synth.manifests import Manifest, ManifestError, is_manifest, validate
+from airlock.synth.target import MARKER, OutputDirError, check_target, marker_document, swap_in
 
 BUNDLE_FORMAT = 1
 
@@ -92,29 +94,23 @@ def _json(document: Any) -> str:
 
 
 def write(bundle: Bundle, out_dir: Path) -> None:
-    out_dir = out_dir.resolve()
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}-", dir=out_dir.parent))
+    out_dir = check_target(out_dir)
     try:
+        out_dir.parent.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}-", dir=out_dir.parent))
+    except OSError as error:
+        raise OutputDirError(out_dir, f"cannot be created ({error.strerror or error})") from None
+    try:
+        written = ["resources.json", "outputs.json"]
         (staging / "resources.json").write_text(_json(bundle.resources_document()))
         (staging / "outputs.json").write_text(_json(bundle.outputs))
         for manifest in bundle.manifests:
             target = staging / "manifests" / manifest.path
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_text(yaml.dump(manifest.obj, Dumper=_ManifestDumper, sort_keys=True, default_flow_style=False))
-        _replace(staging, out_dir)
+            written.append(f"manifests/{manifest.path}")
+        (staging / MARKER).write_text(marker_document(written))
+        swap_in(staging, out_dir)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
-
-
-def _replace(staging: Path, out_dir: Path) -> None:
-    """Swap the finished bundle in; the old one is removed only after the swap."""
-    if out_dir.exists():
-        old = out_dir.with_name(f".{out_dir.name}-old")
-        shutil.rmtree(old, ignore_errors=True)
-        out_dir.rename(old)
-        staging.rename(out_dir)
-        shutil.rmtree(old, ignore_errors=True)
-    else:
-        staging.rename(out_dir)

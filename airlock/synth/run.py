@@ -7,6 +7,7 @@ from pathlib import Path
 
 from airlock.project import project_name
 from airlock.synth.bundle import Bundle, build, write
+from airlock.synth.target import probe_writable
 from airlock.synth.engine import run_program
 from components.config.errors import ConfigError
 from components.config.loader import LoadedConfig, load, read_stack_file, stack_file
@@ -29,6 +30,7 @@ def validate_stack(project_dir: Path, stack: str) -> LoadedConfig:
 
 
 def synthesize(project_dir: Path, stack: str, out_dir: Path) -> SynthResult:
+    probe_writable(out_dir)  # refuse a foreign or unwritable --out before spending time on the program
     flat = read_stack_file(project_dir, stack)
     source = str(stack_file(project_dir, stack).relative_to(project_dir))
     # Validate before running anything: bad input must not produce a bundle.

@@ -21,6 +21,8 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
+from runtime import yaml_safe
+
 from components.config.defaults import apply_defaults
 from components.config.errors import (
     NAMESPACE,
@@ -71,9 +73,27 @@ class LoadedConfig:
 # --------------------------------------------------------------------------- sources
 
 
+def read_yaml_file(path: Path) -> Any:
+    """A YAML file through the one safe reader (limits, duplicate keys, UTF-8 only)."""
+    if path.stat().st_size > yaml_safe.MAX_BYTES:
+        raise yaml_safe.YamlRejected(f"is larger than the limit of {yaml_safe.MAX_BYTES} bytes")
+    return yaml_safe.load_bytes(path.read_bytes())
+
+
+def project_document(project_dir: Path) -> dict[str, Any]:
+    """Pulumi.yaml as a mapping, or ConfigError naming what is wrong with it."""
+    path = project_dir / "Pulumi.yaml"
+    try:
+        document = read_yaml_file(path) or {}
+    except (yaml.YAMLError, OSError) as error:
+        raise ConfigError("(project)", [ConfigIssue("Pulumi.yaml", "(file)", f"is not valid YAML: {error}")], str(path)) from None
+    if not isinstance(document, dict) or not isinstance(document.get("stackConfigDir", "."), str):
+        raise ConfigError("(project)", [ConfigIssue("Pulumi.yaml", "(file)", "must be a mapping whose stackConfigDir is a path")], str(path))
+    return document
+
+
 def stacks_dir(project_dir: Path) -> Path:
-    project = yaml.safe_load((project_dir / "Pulumi.yaml").read_text()) or {}
-    return project_dir / project.get("stackConfigDir", ".")
+    return project_dir / project_document(project_dir).get("stackConfigDir", ".")
 
 
 def known_stacks(project_dir: Path) -> list[str]:
@@ -91,7 +111,7 @@ def read_stack_file(project_dir: Path, stack: str) -> FlatConfig:
     """The stack file flattened the way the engine would pass it, secure values masked."""
     path = stack_file(project_dir, stack)
     try:
-        document = yaml.safe_load(path.read_text()) or {}
+        document = read_yaml_file(path) or {}
     except yaml.YAMLError as error:
         raise ConfigError(stack, [ConfigIssue(str(path.name), "(file)", f"is not valid YAML: {error}")], str(path)) from None
     if not isinstance(document, dict) or not isinstance(document.get("config") or {}, dict):
@@ -129,6 +149,8 @@ def _as_engine_string(value: Any) -> str:
         return json.dumps(value, default=str)
     if isinstance(value, bool):
         return "true" if value else "false"
+    if value is None:
+        return "null"  # decoded back to None, so messages show null, not the text "None"
     return str(value)
 
 
@@ -170,7 +192,11 @@ def _airlock_keys(flat: FlatConfig) -> tuple[dict[str, Any], list[ConfigIssue]]:
     for full_key, raw in sorted(flat.values.items()):
         namespace, _, name = full_key.partition(":")
         if namespace == NAMESPACE:
-            data[name] = _decode(raw)
+            value = _decode(raw)
+            if value is None:  # YAML null: never silently "the default"; say so
+                issues.append(ConfigIssue(full_key, None, "is null; give a value, or leave the key out for the default"))
+                continue
+            data[name] = value
         elif namespace not in FOREIGN_NAMESPACES and difflib.get_close_matches(namespace, [NAMESPACE], cutoff=0.7):
             issues.append(ConfigIssue(full_key, raw if full_key not in flat.secret_keys else SECRET_MASK, f"unknown namespace '{namespace}'; did you mean '{NAMESPACE}:{name}'?"))
     return data, issues
@@ -178,6 +204,8 @@ def _airlock_keys(flat: FlatConfig) -> tuple[dict[str, Any], list[ConfigIssue]]:
 
 def _decode(raw: str) -> Any:
     """Structured config arrives as JSON text; scalars stay strings for pydantic to coerce."""
+    if raw == "null":
+        return None
     if raw[:1] in ("{", "["):
         try:
             return json.loads(raw)

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     AfterValidator,
@@ -24,12 +24,15 @@ from pydantic import (
     Field,
     SecretStr,
     StringConstraints,
+    ValidationInfo,
+    field_validator,
 )
 from pydantic.alias_generators import to_camel
 from pydantic.fields import FieldInfo
 
 from components.config.images import ImageRef
 from components.config.tool_calling import TOOL_CALL_PARSERS
+from runtime.strict_numbers import reject_bool_for_number
 
 Platform = Literal["aws", "kubernetes"]
 Profile = Literal["cloud", "hybrid", "airgapped"]
@@ -49,6 +52,16 @@ Fqdn = Annotated[
         pattern=r"^(\*\.)?([a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$", to_lower=True
     ),
 ]
+
+
+def _tag_key(text: str) -> str:
+    # AWS reserves the prefix: resources tagged aws:* are refused at apply time, case-insensitively.
+    if text.lower().startswith("aws:"):
+        raise ValueError(f"tag key {text!r} uses the prefix 'aws:', which AWS reserves for its own tags")
+    return text
+
+
+TagKey = Annotated[str, StringConstraints(min_length=1, max_length=128), AfterValidator(_tag_key)]
 
 
 def _image(text: str) -> str:
@@ -93,7 +106,13 @@ class ConfigModel(BaseModel):
         validate_by_alias=True,
         validate_by_name=False,
         extra="forbid",
+        allow_inf_nan=False,
     )
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _numbers_are_numbers(cls, value: Any, info: ValidationInfo) -> Any:
+        return reject_bool_for_number(cls, value, info)
 
 
 # --------------------------------------------------------------------------- network
@@ -551,7 +570,7 @@ class StackConfig(ConfigModel):
 
     platform: Platform = Field(description="'aws' (VPC + EKS built by Airlock) or 'kubernetes' (an existing cluster).")
     profile: Profile = Field(description="'cloud', 'hybrid' or 'airgapped': how models and the internet are reached.")
-    tags: dict[Annotated[str, StringConstraints(min_length=1, max_length=128)], Annotated[str, StringConstraints(max_length=256)]] = Field(
+    tags: dict[TagKey, Annotated[str, StringConstraints(max_length=256)]] = Field(
         default_factory=dict, description="Extra tags on every AWS resource."
     )
     network: NetworkConfig | None = Field(None, description="aws: the VPC. Default: profile defaults.")

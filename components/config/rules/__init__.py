@@ -9,6 +9,7 @@ be deployed, and they report every problem at once.
 from __future__ import annotations
 
 from components.config.errors import ConfigIssue
+from components.config.rules.addresses import airgapped_endpoints, endpoint_addresses
 from components.config.rules.cluster import (
     eks_endpoint_and_logs,
     gpu_pools,
@@ -56,6 +57,8 @@ RULES: tuple[Rule, ...] = (
     references,
     observability,
     sandbox_egress,
+    endpoint_addresses,
+    airgapped_endpoints,
 )
 
 

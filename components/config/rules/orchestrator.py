@@ -38,6 +38,15 @@ def agent_spec_issues(config: StackConfig, project_dir: Path) -> Iterator[Config
     relative = config.orchestrator.agent_spec or ""
     path = key_path("orchestrator", "agentSpec")
     spec_file = project_dir / relative
+    root = project_dir.resolve()
+    if relative and root not in spec_file.resolve().parents:
+        yield ConfigIssue(
+            path,
+            relative,
+            f"points outside the project directory ({project_dir}); the orchestrator ships a spec from the project: "
+            "allowed: a path under it, such as agents/<stack>.yaml",
+        )
+        return
     if not spec_file.is_file():
         yield ConfigIssue(
             path,

@@ -11,6 +11,7 @@ from components.config.errors import ConfigIssue, key_path
 from components.config.quantities import parse_quantity
 from components.config.rules.context import RuleContext
 from components.config.schema import StackConfig
+from runtime.addresses import normalize_network
 
 
 def sandbox_egress(config: StackConfig, ctx: RuleContext) -> Iterator[ConfigIssue]:
@@ -57,8 +58,9 @@ def _outside_cluster_subnets(config: StackConfig) -> Iterator[ConfigIssue]:
 
 
 def _as_network(entry: str):
+    """The network an entry reaches: IPv6 spellings of IPv4 space are judged as that IPv4."""
     try:
-        return ipaddress.ip_network(entry, strict=True)
+        return normalize_network(ipaddress.ip_network(entry, strict=True))
     except ValueError:
         return None
 
