@@ -53,9 +53,14 @@ def deployed_spec(spec_file: Path, models: Sequence[ModelConfig], profile: str) 
     """The spec text the orchestrator's ConfigMap carries, validated for the stack's profile."""
     from runtime.spec import validate_spec_text
 
+    from runtime.yaml_safe import load_text
+
     text = spec_file.read_text()
-    document = yaml.safe_load(text)
-    if _fill_context_windows(document, models):
+    try:
+        document = load_text(text)
+    except Exception:  # noqa: BLE001 - the validator below reports the same problem with its key path
+        document = None
+    if document is not None and _fill_context_windows(document, models):
         header = (
             f"# {spec_file.name} as deployed: contextWindow of each local route filled in from its model's maxModelLen.\n"
         )
