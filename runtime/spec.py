@@ -204,13 +204,6 @@ class ToolSpec(_SpecModel):
         pattern=r"^[A-Za-z_][A-Za-z0-9_.]*:[A-Za-z_][A-Za-z0-9_]*$",
         description="`module:function` (kind python); the spec's directory is on the import path.",
     )
-    # kind sandbox (docs/sandboxes.md); checked per kind by runtime.tool_kinds.
-    language: Literal["python", "bash"] | None = Field(default=None, description="Sandbox: the code's language.")
-    pool: str | None = Field(
-        default=None, pattern=r"^[a-z][a-z0-9-]{0,39}$", description="Sandbox: the pool (airlock:sandboxes[].name)."
-    )
-    timeout_seconds: int | None = Field(default=None, ge=1, le=3600, description="Sandbox: wall-clock limit per exec.")
-    memory_mb: int | None = Field(default=None, ge=32, le=65536, description="Sandbox: memory limit per exec, MiB.")
     policy: Literal["allow", "ask", "deny"] = Field(
         description="`allow` runs; `ask` waits for a human approval; `deny` never runs."
     )
@@ -218,6 +211,13 @@ class ToolSpec(_SpecModel):
     description: str | None = Field(
         default=None, description="Description for the model; default: the function's docstring."
     )
+    # kind sandbox (docs/sandboxes.md); checked per kind by runtime.tool_kinds.
+    language: Literal["python", "bash"] | None = Field(default=None, description="Sandbox: the code's language.")
+    pool: str | None = Field(
+        default=None, pattern=r"^[a-z][a-z0-9-]{0,39}$", description="Sandbox: the pool (airlock:sandboxes[].name)."
+    )
+    timeout_seconds: int | None = Field(default=None, ge=1, le=3600, description="Sandbox: wall-clock limit per exec.")
+    memory_mb: int | None = Field(default=None, ge=32, le=65536, description="Sandbox: memory limit per exec, MiB.")
 
 
 class Budgets(_SpecModel):

@@ -20,7 +20,9 @@ class ExecutorSettings(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     timeout_seconds: int = Field(60, ge=1, le=3600, description="Default wall-clock limit of one exec.")
-    max_timeout_seconds: int = Field(300, ge=1, le=3600, description="Largest timeoutSeconds a request may ask.")
+    max_timeout_seconds: int = Field(
+        0, ge=0, le=3600, description="Largest timeoutSeconds a request may ask; 0: max(300, timeout_seconds)."
+    )
     memory_mb: int = Field(512, ge=32, le=65536, description="Default address-space limit (RLIMIT_AS) in MiB.")
     max_memory_mb: int = Field(2048, ge=32, le=65536, description="Largest memoryMb a request may ask.")
     cpu_seconds: int = Field(60, ge=1, le=3600, description="CPU seconds per exec (RLIMIT_CPU).")
@@ -40,6 +42,8 @@ class ExecutorSettings(BaseModel):
 
     @model_validator(mode="after")
     def _defaults_within_maxima(self) -> ExecutorSettings:
+        if self.max_timeout_seconds == 0:  # the pool's execTimeoutSeconds may be above 300
+            object.__setattr__(self, "max_timeout_seconds", max(300, self.timeout_seconds))
         if self.timeout_seconds > self.max_timeout_seconds:
             raise ValueError(
                 f"{ENV_PREFIX}TIMEOUT_SECONDS={self.timeout_seconds} is above {ENV_PREFIX}MAX_TIMEOUT_SECONDS={self.max_timeout_seconds}"

@@ -43,7 +43,7 @@ def _unshare_works(extra: tuple[str, ...]) -> str | None:
     binary = shutil.which("unshare")
     if binary is None:
         return "the unshare command is not installed (Debian: apt-get install util-linux)"
-    probe = subprocess.run([binary, *extra, "true"], capture_output=True, text=True, timeout=30)
+    probe = subprocess.run([binary, *extra, SANDBOX_PYTHON, "-c", ""], capture_output=True, text=True, timeout=30)
     if probe.returncode != 0:
         return f"unshare {' '.join(extra)} failed here: {probe.stderr.strip() or probe.returncode}"
     return None
@@ -66,14 +66,14 @@ def check_available(isolation: str) -> None:
         raise IsolationUnavailable(f"isolation {isolation!r} is not known; allowed: {', '.join(ISOLATIONS)}")
     if isolation == "process":
         return
-    reason = _unshare_works(namespace_flags())
-    if reason:
-        raise IsolationUnavailable(f"isolation {isolation!r} needs network, mount and PID namespaces: {reason}")
     if isolation == "gvisor" and runsc_binary() is None:
         raise IsolationUnavailable(
             "isolation 'gvisor' needs runsc, which is not installed (Debian: apt-get install runsc); "
             "choose isolation 'netns' explicitly to run without gVisor"
         )
+    reason = _unshare_works(namespace_flags())
+    if reason:
+        raise IsolationUnavailable(f"isolation {isolation!r} needs network, mount and PID namespaces: {reason}")
 
 
 def best_local_isolation() -> str:
