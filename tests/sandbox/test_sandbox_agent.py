@@ -28,7 +28,7 @@ from runtime_testkit import (  # noqa: E402
     wait_killed,
 )
 
-from conftest import SMALL  # noqa: E402
+from sandbox_testkit import SMALL  # noqa: E402
 from sandbox.server import start_local_executor  # noqa: E402
 
 EXAMPLE = HERE.parents[1] / "examples" / "refunds"

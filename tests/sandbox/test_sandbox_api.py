@@ -9,7 +9,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from conftest import SMALL, ExecClient, executor_for
+from sandbox_testkit import SMALL, ExecClient, executor_for
 from sandbox.cli import main as sandbox_main
 from sandbox.isolation import IsolationUnavailable, check_available
 from sandbox.server import start_local_executor

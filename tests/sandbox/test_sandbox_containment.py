@@ -8,7 +8,7 @@ import socket
 import threading
 from pathlib import Path
 
-from conftest import ExecClient
+from sandbox_testkit import ExecClient
 
 
 def test_cannot_reach_a_server_on_the_hosts_loopback(jailed: ExecClient) -> None:
