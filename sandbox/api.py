@@ -71,7 +71,7 @@ def parse_request(body: Any, settings: ExecutorSettings) -> ExecRequest:
 
 
 class ExecResult(BaseModel):
-    model_config = ConfigDict(populate_by_name=True, serialize_by_alias=True)
+    model_config = ConfigDict(populate_by_name=True)
 
     exit_code: int | None = Field(alias="exitCode")
     stdout: str
