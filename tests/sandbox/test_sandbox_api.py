@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import random
 import threading
 from pathlib import Path
 
@@ -60,12 +61,13 @@ def test_work_dirs_are_removed_after_each_exec(any_mode: ExecClient) -> None:
 
 def test_process_mode_kills_what_the_code_left_running(executors: dict) -> None:
     client = ExecClient(executor_for(executors, "process"))
-    result = client.run("import subprocess\nsubprocess.Popen(['sleep', '299'], start_new_session=True)\nprint('ok')")
+    seconds = f"299.{random.randrange(10**8):08d}"  # a command line no other process on the machine has
+    result = client.run(f"import subprocess\nsubprocess.Popen(['sleep', '{seconds}'], start_new_session=True)\nprint('ok')")
     assert result["exitCode"] == 0
     if os.getuid() == 0:  # the exec's own uid lets the executor find processes that left its group
         from test_sandbox_containment import _host_processes_running
 
-        assert not _host_processes_running(["sleep", "299"])
+        assert not _host_processes_running(["sleep", seconds])
 
 
 @pytest.mark.parametrize(

@@ -4,6 +4,7 @@ attempt is stopped or contained with a clear result, and the next call works nor
 from __future__ import annotations
 
 import os
+import random
 import socket
 import threading
 from pathlib import Path
@@ -135,14 +136,15 @@ def test_an_endless_loop_is_killed_at_the_wall_clock_timeout(jailed: ExecClient)
 
 
 def test_background_processes_do_not_outlive_the_exec(jailed: ExecClient) -> None:
+    seconds = f"300.{random.randrange(10**8):08d}"  # a command line no other process on the machine has
     code = (
         "import os, subprocess\n"
-        "subprocess.Popen(['sleep', '300'], start_new_session=True)\n"
+        f"subprocess.Popen(['sleep', '{seconds}'], start_new_session=True)\n"
         "print('left a sleeper behind')\n"
     )
     result = jailed.run(code)
     assert result["exitCode"] == 0
-    assert not _host_processes_running(["sleep", "300"])
+    assert not _host_processes_running(["sleep", seconds])
     jailed.still_serves()
 
 
