@@ -10,6 +10,7 @@ advertised to the model either.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,8 +20,10 @@ from runtime.outbound import check_outbound_environment
 from runtime.pricing import Price, price_for
 from runtime.redact import Redactor
 from runtime.router import Router, api_keys, build_router
+from runtime.sandbox_tool import SANDBOXES_ENV, build_sandbox_tool, configured_sandboxes
 from runtime.secrets import resolve_secrets
 from runtime.spec import AgentSpec, LoadedSpec, SpecError, SpecProblem, current_profile
+from runtime.tool_kinds import pool_of
 from runtime.tools import LoadedTool, ToolLoadError, build_tool, import_target
 
 
@@ -52,13 +55,23 @@ class Agent:
         self.router.close()
 
 
-def load_tools(loaded: LoadedSpec) -> dict[str, LoadedTool]:
+def load_tools(loaded: LoadedSpec, sandboxes: Mapping[str, str] | None = None) -> dict[str, LoadedTool]:
     tools: dict[str, LoadedTool] = {}
     problems: list[SpecProblem] = []
+    executors = configured_sandboxes() if sandboxes is None else sandboxes
     for index, tool_spec in enumerate(loaded.spec.tools):
         if tool_spec.policy == "deny":
             continue
+        if tool_spec.kind == "sandbox":
+            pool = pool_of(tool_spec)
+            if pool in executors:
+                tools[tool_spec.name] = build_sandbox_tool(tool_spec, executors[pool])
+            else:
+                known = ", ".join(sorted(executors)) or "none"
+                problems.append(SpecProblem(f"tools[{index}].pool", f"{pool!r} has no executor; {SANDBOXES_ENV} names: {known}"))
+            continue
         try:
+            assert tool_spec.target is not None  # kind python: required by spec validation
             function = import_target(tool_spec.target, Path(loaded.base_dir))
             tools[tool_spec.name] = build_tool(tool_spec, function)
         except ToolLoadError as exc:
@@ -68,10 +81,11 @@ def load_tools(loaded: LoadedSpec) -> dict[str, LoadedTool]:
     return tools
 
 
-def load_agent(loaded: LoadedSpec, *, router: Router | None = None) -> Agent:
+def load_agent(loaded: LoadedSpec, *, router: Router | None = None, sandboxes: Mapping[str, str] | None = None) -> Agent:
+    """`sandboxes`: pool -> executor URL for sandbox tools (default: AIRLOCK_SANDBOXES)."""
     spec = loaded.spec
     check_outbound_environment(current_profile())  # before anything can send a request
-    tools = load_tools(loaded)
+    tools = load_tools(loaded, sandboxes)
     secrets = resolve_secrets(spec.secrets, Path(loaded.base_dir))
     keys = api_keys(spec, secrets) if router is None else {}
     # Secrets first: a key that is also a declared secret keeps that secret's name in

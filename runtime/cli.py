@@ -51,16 +51,27 @@ def build_parser() -> argparse.ArgumentParser:
     def as_json(p: argparse.ArgumentParser) -> None:
         p.add_argument("--json", action="store_true", help="print one JSON object as the last line")
 
+    def sandbox_isolation(p: argparse.ArgumentParser) -> None:
+        p.add_argument(
+            "--sandbox-isolation",
+            default=os.environ.get("AIRLOCK_SANDBOX_ISOLATION") or "auto",
+            metavar="MODE",
+            help="local executor for sandbox pools not in AIRLOCK_SANDBOXES: gvisor, netns, or auto "
+            "(gvisor when runsc is installed, else netns); default $AIRLOCK_SANDBOX_ISOLATION or auto",
+        )
+
     run = sub.add_parser("run", help="start a task")
     run.add_argument("--agent", required=True, metavar="SPEC", help="agent spec YAML")
     run.add_argument("--task", required=True, metavar="TEXT", help="what the agent should do")
     state(run)
     as_json(run)
+    sandbox_isolation(run)
 
     resume = sub.add_parser("resume", help="continue a task from its last checkpoint")
     resume.add_argument("task_id", metavar="TASK_ID", type=_identifier)
     state(resume)
     as_json(resume)
+    sandbox_isolation(resume)
 
     status = sub.add_parser("status", help="show a task's state without running it")
     status.add_argument("task_id", metavar="TASK_ID", type=_identifier)
@@ -148,20 +159,23 @@ def _outcome_text(outcome: Any, state_dir: str) -> str:
 
 def _cmd_run(args: argparse.Namespace, out: _Output) -> int:
     from runtime.agent import load_agent
+    from runtime.sandbox_tool import local_sandboxes
     from runtime.spec import load_spec_file
 
     if not args.task.strip():
         raise BadInput("--task: must not be empty; say what the agent should do")
     loaded = load_spec_file(args.agent)
-    agent = load_agent(loaded)  # before touching --state: bad input leaves nothing behind
-    out.redact = agent.redactor.text
-    return _run_segment(args, out, agent, lambda runner: runner.start(args.task))
+    with local_sandboxes(loaded.spec.tools, args.sandbox_isolation) as sandboxes:
+        agent = load_agent(loaded, sandboxes=sandboxes)  # before touching --state: bad input leaves nothing behind
+        out.redact = agent.redactor.text
+        return _run_segment(args, out, agent, lambda runner: runner.start(args.task))
 
 
 def _cmd_resume(args: argparse.Namespace, out: _Output) -> int:
     from runtime import approvals
     from runtime.agent import load_agent
     from runtime.loop import stored_outcome
+    from runtime.sandbox_tool import local_sandboxes
     from runtime.spec import parse_spec
     from runtime.store import FINAL, WAITING_APPROVAL, Store
 
@@ -187,9 +201,10 @@ def _cmd_resume(args: argparse.Namespace, out: _Output) -> int:
         )
     finally:
         store.close()
-    agent = load_agent(loaded)
-    out.redact = agent.redactor.text
-    return _run_segment(args, out, agent, lambda runner: runner.resume(args.task_id))
+    with local_sandboxes(loaded.spec.tools, args.sandbox_isolation) as sandboxes:
+        agent = load_agent(loaded, sandboxes=sandboxes)
+        out.redact = agent.redactor.text
+        return _run_segment(args, out, agent, lambda runner: runner.resume(args.task_id))
 
 
 def _run_segment(args: argparse.Namespace, out: _Output, agent: Any, go: Any) -> int:

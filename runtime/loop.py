@@ -467,9 +467,11 @@ class Runner:
         error_type = None
         try:
             content = tool.invoke(kwargs, context)
+            details = tool.audit_fields(content) if tool.audit_fields else {}
         except (Exception, SystemExit) as exc:  # a tool's failure is the model's information, not our crash
             error_type = type(exc).__name__
             content = f"error: tool {name!r} raised {error_type}: {exc}"
+            details = dict(getattr(exc, "audit_fields", {}))
         content = self.agent.redactor.text(content)
         is_error = error_type is not None
         if is_error:
@@ -487,6 +489,7 @@ class Runner:
                 "is_error": is_error,
                 "result_sha256": digest(content),
                 "result_preview": preview(content),
+                **details,
             },
         )
         msg = {"role": "tool", "tool_call_id": call_id, "name": name, "content": content, "is_error": is_error}

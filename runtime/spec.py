@@ -33,6 +33,7 @@ from runtime.canonical import canonical_json, sha256_hex
 from runtime.errors import BadInput
 from runtime.field_errors import FieldError, field_errors, format_path
 from runtime.strict_numbers import reject_bool_for_number
+from runtime.tool_kinds import tool_kind_problems
 
 PROFILES = ("cloud", "hybrid", "airgapped")
 PROFILE_ENV = "AIRLOCK_PROFILE"
@@ -195,10 +196,13 @@ class ToolSpec(_SpecModel):
         pattern=r"^[A-Za-z0-9_-]{1,64}$",
         description="Name the model calls the tool by (letters, digits, `_`, `-`; max 64).",
     )
-    kind: Literal["python"] = Field(description="Tool implementation kind; `python` for now.")
-    target: str = Field(
+    kind: Literal["python", "sandbox"] = Field(
+        description="`python`: a function in the spec's directory; `sandbox`: runs the model's code in a sandbox pool."
+    )
+    target: str | None = Field(
+        default=None,
         pattern=r"^[A-Za-z_][A-Za-z0-9_.]*:[A-Za-z_][A-Za-z0-9_]*$",
-        description="`module:function`; the spec's directory is on the import path.",
+        description="`module:function` (kind python); the spec's directory is on the import path.",
     )
     policy: Literal["allow", "ask", "deny"] = Field(
         description="`allow` runs; `ask` waits for a human approval; `deny` never runs."
@@ -207,6 +211,13 @@ class ToolSpec(_SpecModel):
     description: str | None = Field(
         default=None, description="Description for the model; default: the function's docstring."
     )
+    # kind sandbox (docs/sandboxes.md); checked per kind by runtime.tool_kinds.
+    language: Literal["python", "bash"] | None = Field(default=None, description="Sandbox: the code's language.")
+    pool: str | None = Field(
+        default=None, pattern=r"^[a-z][a-z0-9-]{0,39}$", description="Sandbox: the pool (airlock:sandboxes[].name)."
+    )
+    timeout_seconds: int | None = Field(default=None, ge=1, le=3600, description="Sandbox: wall-clock limit per exec.")
+    memory_mb: int | None = Field(default=None, ge=32, le=65536, description="Sandbox: memory limit per exec, MiB.")
 
 
 class Budgets(_SpecModel):
@@ -433,7 +444,7 @@ def semantic_problems(
     from runtime.pricing import price_for  # local import: pricing imports this module
 
     refused_by = profile_origin or f"{PROFILE_ENV}=airgapped"
-    problems = _secret_reference_problems(spec)
+    problems = _secret_reference_problems(spec) + tool_kind_problems(spec.tools)
     tool_names = [t.name for t in spec.tools]
     for i, tool in enumerate(spec.tools):
         if tool.name in tool_names[:i]:

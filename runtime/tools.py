@@ -133,6 +133,8 @@ class LoadedTool:
     wants_context: bool
     definition: ToolDefinition
     is_async: bool
+    # Extra fields for the tool_result audit record, from the result text (sandbox tools: pool, isolation).
+    audit_fields: Callable[[str], dict[str, Any]] | None = None
 
     def parse_arguments(self, raw: str) -> dict[str, Any]:
         """Validated keyword arguments for the function, or ToolArgumentsError."""

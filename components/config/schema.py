@@ -442,8 +442,9 @@ class SandboxConfig(ConfigModel):
     )
     isolation: Literal["container", "gvisor"] = Field(
         "container",
-        description="'gvisor' runs executor pods under the gVisor RuntimeClass (runsc must be installed on "
-        "the nodes); 'container' uses the default runtime.",
+        description="'gvisor' runs executor pods under the gVisor RuntimeClass: platform kubernetes only, on nodes "
+        "with runsc registered as the containerd handler 'runsc' (refused on aws, whose nodes have no gVisor); "
+        "'container' uses the default runtime.",
     )
     limits: SandboxLimitsConfig = Field(default_factory=SandboxLimitsConfig, description="Per-pod limits.")
     quota: SandboxQuotaConfig = Field(default_factory=SandboxQuotaConfig, description="Namespace ResourceQuota.")

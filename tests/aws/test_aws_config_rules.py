@@ -78,3 +78,29 @@ def test_secret_values_set_with_secret_pass(tmp_path: Path) -> None:
     document["config"]["airlock:secrets"][0]["value"] = {"secure": "v1:AAAAc2VjcmV0"}
     loaded = validate(tmp_path, document)
     assert loaded.config.secrets[0].value is not None
+
+
+def test_gvisor_is_refused_on_aws_with_what_to_do(tmp_path: Path) -> None:
+    pools = [{"name": "default", "isolation": "gvisor"}, {"name": "data", "isolation": "container"}]
+    found = issues(tmp_path, set_key(stack_document("prod"), "sandboxes", pools))
+    assert set(found) == {"airlock:sandboxes[0].isolation"}
+    message = found["airlock:sandboxes[0].isolation"]
+    assert "not available on platform aws" in message and "allowed: 'container'" in message
+    assert "platform kubernetes" in message
+
+
+def test_gvisor_stays_allowed_on_platform_kubernetes(tmp_path: Path) -> None:
+    document = set_key(stack_document("onprem"), "sandboxes", [{"name": "default", "isolation": "gvisor"}])
+    assert validate(tmp_path, document).config.sandboxes[0].isolation == "gvisor"
+
+
+def test_a_sandbox_tool_must_name_a_pool_of_the_stack(tmp_path: Path) -> None:
+    agent = (Path(__file__).resolve().parents[2] / "agents" / "onprem.yaml").read_text()
+    assert "tools: []" in agent
+    agent = agent.replace("tools: []", "tools:\n  - {name: run_python, kind: sandbox, language: python, pool: gpu, policy: allow}", 1)
+    project = make_project(tmp_path, {"candidate": stack_document("onprem")})
+    (project / "agents" / "candidate.yaml").write_text(agent)  # the stack named candidate runs agents/candidate.yaml
+    with pytest.raises(ConfigError) as caught:
+        load(read_stack_file(project, "candidate"), "candidate", project)
+    messages = [issue.message for issue in caught.value.issues]
+    assert any("tools[" in m and "'gpu': no such sandbox pool; allowed: default" in m for m in messages), messages

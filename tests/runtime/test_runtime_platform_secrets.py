@@ -306,6 +306,8 @@ def orchestrator_env(monkeypatch):
         if name.startswith(("AIRLOCK_", "AWS_", "OTEL_")):
             monkeypatch.delenv(name)
     monkeypatch.setenv("VLLM_API_KEY", "vllm-local-key-42")
+    # The orchestrator Deployment sets it on both platforms (components/workloads/orchestrator.py).
+    monkeypatch.setenv("AIRLOCK_SANDBOXES", '{"default": "http://sandbox-executor.airlock-sbx-default.svc.cluster.local:8080"}')
     return monkeypatch
 
 

@@ -242,8 +242,8 @@ def test_the_refunds_example_loads_and_is_refused_airgapped(monkeypatch, isolate
     example = Path(__file__).resolve().parents[2] / "examples" / "refunds" / "agent.yaml"
     for name, value in {"VLLM_API_KEY": "k1", "ANTHROPIC_API_KEY": "k2", "PAYMENTS_KEY": "k3"}.items():
         monkeypatch.setenv(name, value)
-    agent = load_agent(load_spec_file(example))
-    assert [d.name for d in agent.definitions] == ["lookup_order", "issue_refund"]  # deny: not offered
+    agent = load_agent(load_spec_file(example), sandboxes={"default": "http://127.0.0.1:9"})
+    assert [d.name for d in agent.definitions] == ["lookup_order", "issue_refund", "run_python"]  # deny: not offered
     schema = agent.definitions[1].parameters
     assert schema["properties"]["reason"]["enum"] == ["damaged", "late", "other"]
     assert agent.prices["default"].input_per_mtok == 0 and agent.prices["planner"].output_per_mtok == 15

@@ -225,13 +225,19 @@ def test_ingress_only_from_the_orchestrator(stack: str, namespace: str) -> None:
     ]
 
 
-def test_gvisor_runtime_class_only_for_gvisor_pools() -> None:
-    prod = shipped("prod")
-    # The AWS base adds the 'nvidia' RuntimeClass for GPU nodes; the sandbox one is gVisor's.
-    (runtime_class,) = [r for r in kinds(prod, "RuntimeClass") if r["handler"] == "runsc"]
+def test_gvisor_runtime_class_only_for_gvisor_pools(tmp_path: Path) -> None:
+    def edit(config: dict) -> None:  # platform kubernetes: the cluster's operator provides runsc
+        config["airlock:sandboxes"] = [{"name": "default", "isolation": "gvisor"}, {"name": "plain"}]
+
+    bundle = synth_variant(tmp_path, "onprem", edit)
+    (runtime_class,) = [r for r in kinds(bundle, "RuntimeClass") if r["handler"] == "runsc"]
     assert runtime_class["metadata"]["labels"]["airlock.dev/role"] == "sandbox"
-    for namespace in ("airlock-sbx-default", "airlock-sbx-data"):
-        assert pod_spec(executor("prod", namespace))["runtimeClassName"] == runtime_class["metadata"]["name"]
+    deployments = {d["metadata"]["namespace"]: d for d in kinds(bundle, "Deployment")}
+    assert deployments["airlock-sbx-default"]["spec"]["template"]["spec"]["runtimeClassName"] == runtime_class["metadata"]["name"]
+    assert "runtimeClassName" not in deployments["airlock-sbx-plain"]["spec"]["template"]["spec"]
+    # No shipped stack asks for an isolation its nodes cannot provide: no aws stack uses gVisor.
+    prod = shipped("prod")
+    assert [r for r in kinds(prod, "RuntimeClass") if r["handler"] == "runsc"] == []
     onprem = shipped("onprem")
     assert kinds(onprem, "RuntimeClass") == []
     assert "runtimeClassName" not in pod_spec(executor("onprem", "airlock-sbx-default"))

@@ -32,6 +32,7 @@ from components.config.rules.names import unique_names
 from components.config.rules.network import network_layout, vpc_endpoints
 from components.config.rules.orchestrator import orchestrator
 from components.config.rules.resources import workload_resources
+from components.config.rules.sandbox_isolation import sandbox_isolation
 from components.config.rules.sandboxes import sandbox_egress
 from components.config.rules.secrets import references
 from components.config.schema import StackConfig
@@ -59,6 +60,7 @@ RULES: tuple[Rule, ...] = (
     sandbox_egress,
     endpoint_addresses,
     airgapped_endpoints,
+    sandbox_isolation,
 )
 
 

@@ -93,6 +93,12 @@ def agent_spec_issues(config: StackConfig, project_dir: Path) -> Iterator[Config
                     "(the stack's key for this model); environment variables are not provided for cloud keys",
                 )
 
+    pools = {s.name for s in config.sandboxes}
+    for index, tool in enumerate(spec.tools):
+        if tool.kind == "sandbox" and tool.policy != "deny" and (tool.pool or "default") not in pools:
+            allowed = ", ".join(sorted(pools)) or "none defined in airlock:sandboxes"
+            yield ConfigIssue(path, relative, f"{relative}: tools[{index}].pool {tool.pool or 'default'!r}: no such sandbox pool; allowed: {allowed}")
+
     for index, secret in enumerate(spec.secrets):
         where = f"{relative}: secrets[{index}]"
         if secret.source.startswith(PLATFORM_SECRET_PREFIX):
