@@ -30,6 +30,7 @@ err = Console(stderr=True, soft_wrap=True)
 
 EXIT_BAD_INPUT = 2
 EXIT_FAULT = 1
+EXIT_FINDINGS = 1  # airlock audit: a finding at or above --fail-on
 
 ProjectOption = typer.Option(None, "--project", help="Project directory (default: nearest Pulumi.yaml upwards).")
 
@@ -39,12 +40,11 @@ def cli_errors(command: Callable[..., None]) -> Callable[..., None]:
 
     @functools.wraps(command)
     def run(*args: Any, **kwargs: Any) -> None:
-        from airlock.synth.target import OutputDirError
-        from components.config.errors import ConfigError, StackNotFoundError
+        from airlock.bad_input import BAD_INPUT_ERRORS
 
         try:
             command(*args, **kwargs)
-        except (ConfigError, StackNotFoundError, ProjectNotFoundError, OutputDirError) as error:
+        except BAD_INPUT_ERRORS as error:
             err.print(f"[red]error:[/red] {error}", highlight=False)
             raise typer.Exit(EXIT_BAD_INPUT) from None
         except (typer.Exit, typer.Abort):
@@ -126,6 +126,31 @@ def cost(
     from airlock.cost.cli_command import cost_command
 
     cost_command(stack, fmt, tokens_per_day, utilisation, input_ratio, planner_share, prices, bundle, out_dir, base, lambda: _project(project), out, err)
+
+
+@app.command()
+@cli_errors
+def audit(
+    stack: str = typer.Argument(..., help="Stack name: stacks/Pulumi.<stack>.yaml."),
+    bundle: Optional[Path] = typer.Option(None, "--bundle", help="Audit this synth bundle instead of synthesizing."),
+    report_format: str = typer.Option("table", "--format", help="table, json, sarif, junit or html."),
+    fail_on: str = typer.Option("high", "--fail-on", help="Exit 1 on a finding at or above: high, medium or low."),
+    output: Optional[Path] = typer.Option(None, "--output", help="Write the report to this file instead of stdout."),
+    project: Optional[Path] = ProjectOption,
+) -> None:
+    """Run the security rules (docs/auditors.md) on the stack: exit 1 on findings at or above --fail-on."""
+    from airlock.audit.command import FORMATS, check_choice, run_audit
+    from airlock.audit.formats import RENDERERS
+
+    check_choice("--format", report_format, FORMATS)
+    report = run_audit(_project(project), stack, bundle, fail_on)
+    text = RENDERERS[report_format](report)
+    if output:
+        output.write_text(text)
+    else:
+        typer.echo(text, nl=False)
+    if report.failing():
+        raise typer.Exit(EXIT_FINDINGS)
 
 
 def _is_config_warning(message: str, result) -> bool:
