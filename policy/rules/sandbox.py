@@ -103,8 +103,13 @@ def _is_cluster_dns(peer: dict[str, Any]) -> bool:
     pods = (peer.get("podSelector") or {}).get("matchLabels") or {}
     if namespace == "kube-system" and pods.get("k8s-app") == "kube-dns":
         return True
+    # NodeLocal DNSCache (169.254.20.10) or an in-VPC resolver: one private or link-local host.
     block = peer.get("ipBlock") or {}
-    return str(block.get("cidr", "")).endswith("/32") and not block.get("except")
+    try:
+        network = ipaddress.ip_network(str(block.get("cidr", "")), strict=False)
+    except ValueError:
+        return False
+    return network.num_addresses == 1 and (network.is_private or network.is_link_local)
 
 
 @stack_rule("AIRLOCK-SBX-005", "Sandbox DNS goes only to the cluster resolver (checklist 4)", "high",
