@@ -8,7 +8,7 @@ Suppressions are not applied here: under ``pulumi preview`` the engine's own mec
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from policy.bundle import AuditBundle
@@ -24,11 +24,12 @@ def violation_text(label: str, path: str, message: str) -> str:
 
 
 def plain(value: Any) -> Any:
-    """Engine property values as JSON-like Python: mappings and lists copied, integral
+    """Engine property values as JSON-like Python: the SDK's read-only mapping and sequence
+    proxies copied to dicts and lists, integral
     floats (protobuf Struct has only doubles) back to ints, as in resources.json."""
     if isinstance(value, Mapping):
         return {str(k): plain(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
+    if isinstance(value, Sequence) and not isinstance(value, (str, bytes)):
         return [plain(v) for v in value]
     if isinstance(value, float) and value.is_integer():
         return int(value)
