@@ -8,7 +8,7 @@ from pathlib import Path
 
 from airlock.audit.formats import RENDERERS
 from airlock.audit.report import AuditReport, audit_bundle
-from components.config import AuditSuppressionConfig
+from components.config.schema import AuditSuppressionConfig
 from policy import AuditBundle
 
 TODAY = datetime.date(2026, 11, 29)
