@@ -5,6 +5,7 @@ from __future__ import annotations
 from airlock.audit.command import AuditInputError
 from airlock.audit.suppressions import SuppressionError
 from airlock.diff.command import DiffInputError
+from airlock.synth.at_ref import RefError
 from airlock.project import ProjectNotFoundError
 from airlock.synth.target import OutputDirError
 from components.config.errors import ConfigError, StackNotFoundError
@@ -18,5 +19,6 @@ BAD_INPUT_ERRORS: tuple[type[Exception], ...] = (
     AuditInputError,
     SuppressionError,
     BundleError,
+    RefError,
     DiffInputError,
 )

@@ -31,6 +31,7 @@ err = Console(stderr=True, soft_wrap=True)
 EXIT_BAD_INPUT = 2
 EXIT_FAULT = 1
 EXIT_FINDINGS = 1  # airlock audit: a finding at or above --fail-on
+EXIT_BROADENS = 3  # airlock diff: a change broadens access (a CI gate)
 
 ProjectOption = typer.Option(None, "--project", help="Project directory (default: nearest Pulumi.yaml upwards).")
 
@@ -151,6 +152,28 @@ def audit(
         typer.echo(text, nl=False)
     if report.failing():
         raise typer.Exit(EXIT_FINDINGS)
+
+
+@app.command()
+@cli_errors
+def diff(
+    stack: str = typer.Argument(..., help="Stack name: stacks/Pulumi.<stack>.yaml."),
+    base: str = typer.Option(..., "--base", help="Git ref to compare from (e.g. origin/main)."),
+    head: Optional[str] = typer.Option(None, "--head", help="Git ref to compare to (default: the working tree)."),
+    report_format: str = typer.Option("text", "--format", help="text, markdown or json."),
+    project: Optional[Path] = ProjectOption,
+) -> None:
+    """What a change does to the stack: resources added, removed, changed; exit 3 if anything broadens."""
+    from airlock.diff.command import DiffInputError, run_diff
+    from airlock.diff.render import RENDERERS as DIFF_RENDERERS
+
+    if report_format not in DIFF_RENDERERS:
+        raise DiffInputError(f"--format {report_format!r} is not allowed; allowed: {', '.join(DIFF_RENDERERS)}")
+    with err.status(f"synthesizing stack '{stack}' at {base} and {head or 'the working tree'}..."):
+        report = run_diff(_project(project), stack, base, head)
+    typer.echo(DIFF_RENDERERS[report_format](report), nl=False)
+    if report.broadens:
+        raise typer.Exit(EXIT_BROADENS)
 
 
 def _is_config_warning(message: str, result) -> bool:
