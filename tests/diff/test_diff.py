@@ -78,7 +78,7 @@ BROADENING: dict[str, tuple[str, Callable[[Path], None], str]] = {
     "iam-conditions": ("base", lambda r: replace(r, "components/aws/endpoint_policies.py", 'conditions.setdefault("StringEquals", {})["aws:PrincipalAccount"] = account.id', "pass"), "endpoint-policy"),
     "security-group": ("base", lambda r: append_config(r, "dev", "  airlock:cluster:\n    endpointPrivateAccessCidrs: [10.99.0.0/16]\n"), "security-group"),
     "public-api-cidrs": ("base", lambda r: append_config(r, "dev", "  airlock:cluster:\n    endpointPublicAccessCidrs: [198.51.100.0/24]\n"), "public-api"),
-    "network-policy": ("base", lambda r: replace(r, "stacks/Pulumi.dev.yaml", "egressAllowlist: [pypi.org, files.pythonhosted.org]", "egressAllowlist: [pypi.org, files.pythonhosted.org, 10.10.5.0/24]"), "network-policy"),
+    "network-policy": ("base", lambda r: replace(r, "stacks/Pulumi.dev.yaml", "egressAllowlist: [pypi.org, files.pythonhosted.org]", "egressAllowlist: [pypi.org, files.pythonhosted.org, 10.10.200.0/24]"), "network-policy"),
     "sandbox-allowlist": ("base", lambda r: replace(r, "stacks/Pulumi.dev.yaml", "egressAllowlist: [pypi.org, files.pythonhosted.org]", "egressAllowlist: [pypi.org, files.pythonhosted.org, github.com]"), "sandbox-allowlist"),
     "pod-security": ("base", lambda r: replace(r, "components/workloads/pod_security.py", '"readOnlyRootFilesystem": True,', '"readOnlyRootFilesystem": False,'), "pod-security"),
     "image-pinning": ("base-pinned", lambda r: replace(r, "stacks/Pulumi.dev.yaml", f"@{DIGEST}", ""), "image-pinning"),
