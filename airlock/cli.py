@@ -17,7 +17,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from airlock.project import ProjectNotFoundError, check_project, find_project
+from airlock.project import check_project, find_project
 
 app = typer.Typer(
     add_completion=False,

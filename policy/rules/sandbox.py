@@ -7,6 +7,7 @@ docs/sandboxes.md: each rule below names the checklist point it enforces.
 from __future__ import annotations
 
 import ipaddress
+import json
 from typing import Any, Iterator
 
 from policy.bundle import AuditBundle
@@ -202,8 +203,6 @@ def policies_enforced(bundle: AuditBundle) -> Iterator[Violation]:
         if not addons:
             yield Violation(cluster, "", "no vpc-cni add-on with network policy enforcement")
         for addon in addons:
-            import json
-
             try:
                 values = json.loads(addon.inputs.get("configurationValues") or "{}")
             except json.JSONDecodeError:

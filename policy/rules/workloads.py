@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import re
-from typing import Iterator
+from typing import Callable, Iterator
 
 from policy.bundle import AuditBundle
 from policy.kube import WORKLOAD_TYPES, containers, effective, pod_labels, pod_spec, selects
-from policy.model import Problem, Resource, Violation
+from policy.model import Problem, Resource, ResourceCheck, Severity, Violation
 from policy.rules.define import resource_rule, stack_rule
 
 DIGEST = re.compile(r"@sha256:[0-9a-f]{64}$")
@@ -28,7 +28,7 @@ def _each_container(resource: Resource) -> Iterator[tuple[dict, dict, str]]:
         yield spec, container, path
 
 
-def workload_rule(id: str, title: str, severity, rationale: str, checkov: tuple[str, ...] = ()):
+def workload_rule(id: str, title: str, severity: Severity, rationale: str, checkov: tuple[str, ...] = ()) -> Callable[[ResourceCheck], ResourceCheck]:
     return resource_rule(id, title, severity, rationale, WORKLOAD_TYPES, checkov=checkov)
 
 

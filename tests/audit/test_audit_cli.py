@@ -4,14 +4,12 @@ are honoured, listed and expire, and reports are reproducible byte for byte."""
 
 from __future__ import annotations
 
-import copy
 import json
 from pathlib import Path
 
 import pytest
-import yaml
 
-from support import PROJECT_DIR, STACKS, make_project, run_cli, stack_document
+from support import STACKS, make_project, run_cli, stack_document
 
 TODAY = {"AIRLOCK_AUDIT_DATE": "2026-11-29"}
 
