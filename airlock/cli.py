@@ -133,11 +133,11 @@ def cost(
 @cli_errors
 def audit(
     stack: str = typer.Argument(..., help="Stack name: stacks/Pulumi.<stack>.yaml."),
-    bundle: Optional[Path] = typer.Option(None, "--bundle", help="Audit this synth bundle instead of synthesizing."),
+    bundle: Path | None = typer.Option(None, "--bundle", help="Audit this synth bundle instead of synthesizing."),
     report_format: str = typer.Option("table", "--format", help="table, json, sarif, junit or html."),
     fail_on: str = typer.Option("high", "--fail-on", help="Exit 1 on a finding at or above: high, medium or low."),
-    output: Optional[Path] = typer.Option(None, "--output", help="Write the report to this file instead of stdout."),
-    project: Optional[Path] = ProjectOption,
+    output: Path | None = typer.Option(None, "--output", help="Write the report to this file instead of stdout."),
+    project: Path | None = ProjectOption,
 ) -> None:
     """Run the security rules (docs/auditors.md) on the stack: exit 1 on findings at or above --fail-on."""
     from airlock.audit.command import FORMATS, check_choice, run_audit
@@ -159,9 +159,9 @@ def audit(
 def diff(
     stack: str = typer.Argument(..., help="Stack name: stacks/Pulumi.<stack>.yaml."),
     base: str = typer.Option(..., "--base", help="Git ref to compare from (e.g. origin/main)."),
-    head: Optional[str] = typer.Option(None, "--head", help="Git ref to compare to (default: the working tree)."),
+    head: str | None = typer.Option(None, "--head", help="Git ref to compare to (default: the working tree)."),
     report_format: str = typer.Option("text", "--format", help="text, markdown or json."),
-    project: Optional[Path] = ProjectOption,
+    project: Path | None = ProjectOption,
 ) -> None:
     """What a change does to the stack: resources added, removed, changed; exit 3 if anything broadens."""
     from airlock.diff.command import DiffInputError, run_diff
