@@ -5,8 +5,8 @@ from __future__ import annotations
 from airlock.audit.command import AuditInputError
 from airlock.audit.suppressions import SuppressionError
 from airlock.diff.command import DiffInputError
-from airlock.synth.at_ref import RefError
 from airlock.project import ProjectNotFoundError
+from airlock.synth.at_ref import RefError
 from airlock.synth.target import OutputDirError
 from components.config.errors import ConfigError, StackNotFoundError
 from policy.bundle import BundleError
