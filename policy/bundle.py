@@ -16,6 +16,7 @@ from typing import Any, Iterable, Iterator
 import yaml
 
 from policy.model import Resource
+from runtime.yaml_safe import load_text
 
 PROFILE_ENV = "AIRLOCK_PROFILE"
 
@@ -122,7 +123,7 @@ def _manifests_not_in(folder: Path, resources: list[Resource]) -> Iterator[Resou
     known = {_identity(r.inputs) for r in resources if r.is_kubernetes}
     for path in sorted(folder.rglob("*.yaml")):
         try:
-            documents = [d for d in yaml.safe_load_all(path.read_text()) if d]
+            documents = [d for d in [load_text(path.read_text())] if d]
         except yaml.YAMLError as error:
             raise BundleError(f"{path}: not valid YAML ({error})") from None
         for obj in documents:
@@ -140,7 +141,7 @@ def _as_agent_spec(text: Any) -> dict[str, Any] | None:
     if not isinstance(text, str) or "instructions" not in text:
         return None
     try:
-        document = yaml.safe_load(text)
+        document = load_text(text)
     except yaml.YAMLError:
         return None
     if isinstance(document, dict) and "models" in document and "instructions" in document:

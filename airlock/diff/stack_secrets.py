@@ -7,7 +7,7 @@ import hashlib
 from pathlib import Path
 from typing import Any, Iterator
 
-import yaml
+from runtime.yaml_safe import load_text
 
 
 def _secure_leaves(value: Any, path: str) -> Iterator[tuple[str, str]]:
@@ -26,7 +26,7 @@ def secure_values(stack_file: Path) -> dict[str, str]:
     """Key path -> a digest of the ciphertext (compared, never shown)."""
     if not stack_file.is_file():
         return {}
-    document = yaml.safe_load(stack_file.read_text()) or {}
+    document = load_text(stack_file.read_text()) or {}
     return dict(_secure_leaves(document.get("config") or {}, ""))
 
 
