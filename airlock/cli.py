@@ -17,7 +17,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from airlock.project import ProjectNotFoundError, check_project, find_project
+from airlock.project import check_project, find_project
 
 app = typer.Typer(
     add_completion=False,
@@ -30,6 +30,8 @@ err = Console(stderr=True, soft_wrap=True)
 
 EXIT_BAD_INPUT = 2
 EXIT_FAULT = 1
+EXIT_FINDINGS = 1  # airlock audit: a finding at or above --fail-on
+EXIT_BROADENS = 3  # airlock diff: a change broadens access (a CI gate)
 
 ProjectOption = typer.Option(None, "--project", help="Project directory (default: nearest Pulumi.yaml upwards).")
 
@@ -39,12 +41,11 @@ def cli_errors(command: Callable[..., None]) -> Callable[..., None]:
 
     @functools.wraps(command)
     def run(*args: Any, **kwargs: Any) -> None:
-        from airlock.synth.target import OutputDirError
-        from components.config.errors import ConfigError, StackNotFoundError
+        from airlock.bad_input import BAD_INPUT_ERRORS
 
         try:
             command(*args, **kwargs)
-        except (ConfigError, StackNotFoundError, ProjectNotFoundError, OutputDirError) as error:
+        except BAD_INPUT_ERRORS as error:
             err.print(f"[red]error:[/red] {error}", highlight=False)
             raise typer.Exit(EXIT_BAD_INPUT) from None
         except (typer.Exit, typer.Abort):
@@ -126,6 +127,53 @@ def cost(
     from airlock.cost.cli_command import cost_command
 
     cost_command(stack, fmt, tokens_per_day, utilisation, input_ratio, planner_share, prices, bundle, out_dir, base, lambda: _project(project), out, err)
+
+
+@app.command()
+@cli_errors
+def audit(
+    stack: str = typer.Argument(..., help="Stack name: stacks/Pulumi.<stack>.yaml."),
+    bundle: Path | None = typer.Option(None, "--bundle", help="Audit this synth bundle instead of synthesizing."),
+    report_format: str = typer.Option("table", "--format", help="table, json, sarif, junit or html."),
+    fail_on: str = typer.Option("high", "--fail-on", help="Exit 1 on a finding at or above: high, medium or low."),
+    output: Path | None = typer.Option(None, "--output", help="Write the report to this file instead of stdout."),
+    project: Path | None = ProjectOption,
+) -> None:
+    """Run the security rules (docs/auditors.md) on the stack: exit 1 on findings at or above --fail-on."""
+    from airlock.audit.command import FORMATS, check_choice, run_audit
+    from airlock.audit.formats import RENDERERS
+
+    check_choice("--format", report_format, FORMATS)
+    report = run_audit(_project(project), stack, bundle, fail_on)
+    text = RENDERERS[report_format](report)
+    if output:
+        output.write_text(text)
+    else:
+        typer.echo(text, nl=False)
+    if report.failing():
+        raise typer.Exit(EXIT_FINDINGS)
+
+
+@app.command()
+@cli_errors
+def diff(
+    stack: str = typer.Argument(..., help="Stack name: stacks/Pulumi.<stack>.yaml."),
+    base: str = typer.Option(..., "--base", help="Git ref to compare from (e.g. origin/main)."),
+    head: str | None = typer.Option(None, "--head", help="Git ref to compare to (default: the working tree)."),
+    report_format: str = typer.Option("text", "--format", help="text, markdown or json."),
+    project: Path | None = ProjectOption,
+) -> None:
+    """What a change does to the stack: resources added, removed, changed; exit 3 if anything broadens."""
+    from airlock.diff.command import DiffInputError, run_diff
+    from airlock.diff.render import RENDERERS as DIFF_RENDERERS
+
+    if report_format not in DIFF_RENDERERS:
+        raise DiffInputError(f"--format {report_format!r} is not allowed; allowed: {', '.join(DIFF_RENDERERS)}")
+    with err.status(f"synthesizing stack '{stack}' at {base} and {head or 'the working tree'}..."):
+        report = run_diff(_project(project), stack, base, head)
+    typer.echo(DIFF_RENDERERS[report_format](report), nl=False)
+    if report.broadens:
+        raise typer.Exit(EXIT_BROADENS)
 
 
 def _is_config_warning(message: str, result) -> bool:

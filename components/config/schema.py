@@ -13,6 +13,7 @@ Keys are camelCase, like Pulumi's own (``airlock:gpuPools[0].gpusPerNode``).
 
 from __future__ import annotations
 
+import datetime
 import ipaddress
 import re
 from typing import Annotated, Any, Literal
@@ -563,6 +564,18 @@ def _is_image_field(field: FieldInfo) -> bool:
 IMAGE_KEYS: tuple[str, ...] = tuple(name for name, field in ImagesConfig.model_fields.items() if _is_image_field(field))
 
 
+# --------------------------------------------------------------------------- audit
+
+
+class AuditSuppressionConfig(ConfigModel):
+    """An accepted `airlock audit` finding: which rule, on which resource, why, and until when."""
+
+    rule: str = Field(pattern=r"^AIRLOCK-[A-Z0-9]+-[0-9]{3}$", description="Rule id, e.g. AIRLOCK-K8S-013 (docs/auditors.md lists them).")
+    resource: str = Field(min_length=1, description="Logical resource name as in resources.json (or `type::name`).")
+    reason: str = Field(min_length=10, description="Why the finding is accepted; printed in every report.")
+    expires: datetime.date = Field(description="Last day it applies (YYYY-MM-DD); after that it is itself a finding.")
+
+
 # --------------------------------------------------------------------------- the stack
 
 
@@ -593,4 +606,7 @@ class StackConfig(ConfigModel):
         default_factory=ObservabilityConfig, description="The OpenTelemetry collector."
     )
     images: ImagesConfig = Field(default_factory=ImagesConfig, description="Container images.")
+    audit_suppressions: list[AuditSuppressionConfig] = Field(
+        default_factory=list, description="Accepted `airlock audit` findings, each with a reason and an expiry date."
+    )
 

@@ -1,0 +1,1 @@
+"""``airlock audit``: the rules in policy/ over a synth bundle, with stack-config suppressions."""
