@@ -38,8 +38,8 @@ class DeployedSpec:
 def _fill_context_windows(document: Any, models: Sequence[ModelConfig]) -> bool:
     windows = {model_service_url(m.name): m.max_model_len for m in models}
     changed = False
-    models = document.get("models") if isinstance(document, dict) else None
-    for route in (models or {}).values():
+    routes = document.get("models") if isinstance(document, dict) else None
+    for route in (routes or {}).values():
         if not isinstance(route, dict) or "contextWindow" in route:
             continue
         window = windows.get(str(route.get("baseUrl", "")).rstrip("/"))
