@@ -25,9 +25,9 @@ AddressClass = Literal[
     "loopback", "link-local", "private", "shared", "unspecified", "multicast", "reserved", "public"
 ]
 
-_NAT64 = ipaddress.ip_network("64:ff9b::/96")
-_NAT64_LOCAL = ipaddress.ip_network("64:ff9b:1::/48")
-_SIX_TO_FOUR = ipaddress.ip_network("2002::/16")
+_NAT64 = ipaddress.IPv6Network("64:ff9b::/96")
+_NAT64_LOCAL = ipaddress.IPv6Network("64:ff9b:1::/48")
+_SIX_TO_FOUR = ipaddress.IPv6Network("2002::/16")
 _SHARED = ipaddress.ip_network("100.64.0.0/10")  # carrier-grade NAT
 _IPV6_METADATA = ipaddress.ip_address("fd00:ec2::254")
 

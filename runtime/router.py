@@ -56,13 +56,13 @@ def api_keys(spec: AgentSpec, secrets: Mapping[str, str]) -> dict[str, str | Non
         if route.api_key_env is None:
             keys[name] = None
             continue
-        value = os.environ.get(route.api_key_env)
-        if not value:
+        from_env = os.environ.get(route.api_key_env)
+        if not from_env:
             raise BadInput(
                 f"models.{name}.apiKeyEnv: environment variable {route.api_key_env} is not set "
                 "(set it, or remove apiKeyEnv for a server without authentication)"
             )
-        keys[name] = value
+        keys[name] = from_env
     return keys
 
 

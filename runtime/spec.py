@@ -400,7 +400,7 @@ def _check_profile(profile: object) -> str | None:
     """An explicit profile argument: a programming error if invalid, not the user's input."""
     if profile is not None and profile not in PROFILES:
         raise ValueError(f"profile={profile!r} is not allowed; allowed: {', '.join(PROFILES)} or None")
-    return profile  # type: ignore[return-value]
+    return profile
 
 
 def _secret_reference_problems(spec: AgentSpec) -> list[tuple[tuple[Any, ...], str]]:

@@ -16,13 +16,21 @@ SANDBOX_ONLY = ("language", "pool", "timeoutSeconds", "memoryMb")
 
 
 class _Tool(Protocol):
-    kind: str
-    target: str | None
-    secrets: list[str]
-    language: str | None
-    pool: str | None
-    timeout_seconds: int | None
-    memory_mb: int | None
+    # Read-only, so frozen models (ToolSpec) satisfy it.
+    @property
+    def kind(self) -> str: ...
+    @property
+    def target(self) -> str | None: ...
+    @property
+    def secrets(self) -> list[str]: ...
+    @property
+    def language(self) -> str | None: ...
+    @property
+    def pool(self) -> str | None: ...
+    @property
+    def timeout_seconds(self) -> int | None: ...
+    @property
+    def memory_mb(self) -> int | None: ...
 
 
 def _set(tool: _Tool, key: str) -> bool:

@@ -198,7 +198,7 @@ def build_tool(spec: ToolSpec, function: Callable[..., Any]) -> LoadedTool:
         default = ... if param.default is inspect.Parameter.empty else param.default
         fields[name] = (annotation, Field(default, description=arg_docs.get(name) or None))
     try:
-        args_model = create_model(  # type: ignore[call-overload]
+        args_model = create_model(
             f"{spec.name}_arguments", __config__=ConfigDict(extra="forbid"), **fields
         )
         schema = args_model.model_json_schema()

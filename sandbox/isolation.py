@@ -50,7 +50,7 @@ def _unshare_works(extra: tuple[str, ...]) -> str | None:
 
 
 def namespace_flags() -> tuple[str, ...]:
-    flags = ("--net", "--mount", "--pid", "--fork", "--kill-child", "--mount-proc")
+    flags: tuple[str, ...] = ("--net", "--mount", "--pid", "--fork", "--kill-child", "--mount-proc")
     if os.getuid() != 0:  # without root, a user namespace grants the rights to build the jail
         flags = ("--user", "--map-root-user", *flags)
     return flags

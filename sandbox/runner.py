@@ -148,7 +148,7 @@ def _kill_uid(uid: int) -> None:
 
 
 def _remove(path: Path) -> None:
-    def make_writable(func, target, _exc):  # type: ignore[no-untyped-def]  # a child may have made a dir unwritable
+    def make_writable(func, target, _exc):  # a child may have made a dir unwritable
         try:
             os.chmod(os.path.dirname(target), 0o700)
             func(target)

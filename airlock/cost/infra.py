@@ -161,15 +161,15 @@ def _usage_priced(facts: BundleFacts, catalog: Catalog, region: str) -> list[Usa
         out.append(UsageItem("runtime stores", f"SQS queues ({names('aws:sqs/queue:Queue')})",
                              f"${p.usd_per_million_requests:g} per million requests" if p else "no price in the catalog", p.source if p else None))
     for table in facts.of_type("aws:dynamodb/table:Table"):
-        p = prices.dynamodb_on_demand
+        dynamo = prices.dynamodb_on_demand
         mode = table["inputs"].get("billingMode", "PROVISIONED")
-        rate = (f"${p.usd_per_million_writes:g} per million writes, ${p.usd_per_million_reads:g} per million reads"
-                if p and mode == "PAY_PER_REQUEST" else f"no price in the catalog for billing mode {mode}")
-        out.append(UsageItem("runtime stores", f"DynamoDB table {table['inputs'].get('name') or table['name']}", rate, p.source if p and mode == "PAY_PER_REQUEST" else None))
+        rate = (f"${dynamo.usd_per_million_writes:g} per million writes, ${dynamo.usd_per_million_reads:g} per million reads"
+                if dynamo and mode == "PAY_PER_REQUEST" else f"no price in the catalog for billing mode {mode}")
+        out.append(UsageItem("runtime stores", f"DynamoDB table {table['inputs'].get('name') or table['name']}", rate, dynamo.source if dynamo and mode == "PAY_PER_REQUEST" else None))
     if facts.of_type("aws:cloudwatch/logGroup:LogGroup"):
-        p = prices.cloudwatch_logs
+        logs = prices.cloudwatch_logs
         out.append(UsageItem("logs", f"CloudWatch log groups ({names('aws:cloudwatch/logGroup:LogGroup')})",
-                             f"${p.usd_per_gb_ingested:g} per GB ingested" if p else "no price in the catalog", p.source if p else None))
+                             f"${logs.usd_per_gb_ingested:g} per GB ingested" if logs else "no price in the catalog", logs.source if logs else None))
     for type_token, label in (("aws:s3/bucket:Bucket", "S3 buckets"), ("aws:s3/bucketV2:BucketV2", "S3 buckets"),
                               ("aws:ecr/repository:Repository", "ECR repositories"), ("aws:ec2/eip:Eip", "Elastic IPs (public IPv4)")):
         if facts.of_type(type_token):

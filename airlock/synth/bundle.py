@@ -65,7 +65,7 @@ class Bundle:
 def build(run: SynthRun, project: str, stack: str, platform: str, profile: str, kubernetes_version: str) -> Bundle:
     """Shape and check a synth run. Raises ManifestError on the first invalid object."""
     names = {r.urn: r.name for r in run.resources}
-    resources = sorted(
+    resources: list[dict[str, Any]] = sorted(
         (
             {
                 "type": r.type,

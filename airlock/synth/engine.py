@@ -117,7 +117,10 @@ def run_program(project_dir: Path, project: str, stack: str, flat: FlatConfig, r
 
     sys.path.insert(0, str(project_dir))
     try:
-        _sync_await(run_pulumi_func(lambda: runpy.run_path(str(project_dir / "__main__.py"), run_name="__main__")))
+        def program() -> None:
+            runpy.run_path(str(project_dir / "__main__.py"), run_name="__main__")
+
+        _sync_await(run_pulumi_func(program))
         outputs = _stack_outputs()
     finally:
         sys.path.remove(str(project_dir))

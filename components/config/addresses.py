@@ -16,9 +16,24 @@ FORBIDDEN_EGRESS = {
 }
 
 
-PRIVATE_RANGES = [
-    ipaddress.ip_network("10.0.0.0/8"),
-    ipaddress.ip_network("172.16.0.0/12"),
-    ipaddress.ip_network("192.168.0.0/16"),
-    ipaddress.ip_network("fc00::/7"),
+# RFC 1918: where VPCs and private API access may live.
+PRIVATE_IPV4_RANGES = [
+    ipaddress.IPv4Network("10.0.0.0/8"),
+    ipaddress.IPv4Network("172.16.0.0/12"),
+    ipaddress.IPv4Network("192.168.0.0/16"),
 ]
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+PRIVATE_RANGES: list[Network] = [
+    *PRIVATE_IPV4_RANGES,
+    ipaddress.IPv6Network("fc00::/7"),
+]
+
+
+def within(inner: Network, outer: Network) -> bool:
+    """``inner.subnet_of(outer)``, False across IP versions (subnet_of raises there)."""
+    if isinstance(inner, ipaddress.IPv4Network) and isinstance(outer, ipaddress.IPv4Network):
+        return inner.subnet_of(outer)
+    if isinstance(inner, ipaddress.IPv6Network) and isinstance(outer, ipaddress.IPv6Network):
+        return inner.subnet_of(outer)
+    return False

@@ -16,6 +16,9 @@ from components.config.catalog import GPU_INSTANCES, MODEL_ARCHITECTURES
 from components.config.quantities import parse_quantity
 from components.config.tool_calling import tool_family
 from components.config.schema import (
+    GatewayEndpoint,
+    InterfaceEndpoint,
+    NatGateways,
     ModelArchitectureConfig,
     ModelConfig,
     NetworkConfig,
@@ -27,7 +30,7 @@ from components.config.sizing import weight_gib
 
 @dataclass(frozen=True)
 class ProfileDefaults:
-    nat_gateways: str
+    nat_gateways: NatGateways
     egress_proxy: bool
     # Whether anything in the stack may reach the internet at all.
     internet: bool
@@ -44,8 +47,8 @@ PROFILES: dict[str, ProfileDefaults] = {
 # only at addresses inside the private subnets, so every API the runtime calls (sqs, s3,
 # dynamodb, secretsmanager, kms, sts, logs) needs an interface endpoint, in every profile:
 # the s3 and dynamodb gateway endpoints route to public AWS addresses.
-DEFAULT_INTERFACE_ENDPOINTS = ["ecr.api", "ecr.dkr", "sts", "secretsmanager", "kms", "logs", "ec2", "sqs", "s3", "dynamodb"]
-DEFAULT_GATEWAY_ENDPOINTS = ["s3", "dynamodb"]
+DEFAULT_INTERFACE_ENDPOINTS: list[InterfaceEndpoint] = ["ecr.api", "ecr.dkr", "sts", "secretsmanager", "kms", "logs", "ec2", "sqs", "s3", "dynamodb"]
+DEFAULT_GATEWAY_ENDPOINTS: list[GatewayEndpoint] = ["s3", "dynamodb"]
 
 CLOUD_BASE_URLS = {
     "anthropic": "https://api.anthropic.com",

@@ -38,9 +38,8 @@ def parse_endpoint(text: str) -> Endpoint:
     else:
         parts = urlsplit(text)
         host = parts.hostname or ""
-        number = parts.port  # raises ValueError when out of range
-        if number is None:
-            number = 443 if parts.scheme == "https" else 80
+        given = parts.port  # raises ValueError when out of range
+        number = given if given is not None else (443 if parts.scheme == "https" else 80)
         if not host or parts.scheme not in ("http", "https"):
             raise ValueError(f"{text!r} is not an http:// or https:// URL")
     if not 0 < number < 65536:

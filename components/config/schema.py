@@ -130,6 +130,7 @@ InterfaceEndpoint = Literal[
     "eks", "eks-auth", "elasticloadbalancing", "autoscaling", "ssm", "monitoring",
 ]
 GatewayEndpoint = Literal["s3", "dynamodb"]
+NatGateways = Literal["none", "single", "perAz"]
 
 
 class NetworkConfig(ConfigModel):
@@ -155,7 +156,7 @@ class NetworkConfig(ConfigModel):
         description="One public subnet CIDR per zone, inside vpcCidr, holding only NAT gateways. "
         "Only when natGateways is not 'none'. Default: /24s carved from the last quarter of vpcCidr.",
     )
-    nat_gateways: Literal["none", "single", "perAz"] | None = Field(
+    nat_gateways: NatGateways | None = Field(
         None,
         description="Internet egress for the egress proxy: 'perAz' (one NAT per zone, zone-redundant), "
         "'single' (one NAT, cheaper), 'none' (no internet gateway and no NAT at all). "
@@ -180,6 +181,8 @@ class NetworkConfig(ConfigModel):
 
 
 ControlPlaneLog = Literal["api", "audit", "authenticator", "controllerManager", "scheduler"]
+# EKS control-plane logs every aws stack sends (the default, and a rule keeps them).
+REQUIRED_LOG_TYPES: tuple[ControlPlaneLog, ...] = ("api", "audit", "authenticator")
 Cni = Literal["vpc-cni", "cilium", "calico", "antrea"]
 
 
@@ -220,7 +223,7 @@ class ClusterConfig(ConfigModel):
         "Empty (default): only the cluster's own nodes reach the API.",
     )
     log_types: list[ControlPlaneLog] = Field(
-        default_factory=lambda: ["api", "audit", "authenticator"],
+        default_factory=lambda: list(REQUIRED_LOG_TYPES),
         description="aws: EKS control-plane log types sent to CloudWatch; api, audit and authenticator are required.",
     )
     log_retention_days: int = Field(

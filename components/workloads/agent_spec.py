@@ -23,7 +23,7 @@ from typing import Any
 
 import yaml
 
-from components.config.schema import ModelConfig
+from components.config.schema import ModelConfig, Profile
 from components.config.naming import model_service_url
 
 AGENT_VERSION_LABEL = "airlock.dev/agent-version"  # 16 hex digits: fits a label value whole
@@ -38,8 +38,8 @@ class DeployedSpec:
 def _fill_context_windows(document: Any, models: Sequence[ModelConfig]) -> bool:
     windows = {model_service_url(m.name): m.max_model_len for m in models}
     changed = False
-    models = document.get("models") if isinstance(document, dict) else None
-    for route in (models or {}).values():
+    routes = document.get("models") if isinstance(document, dict) else None
+    for route in (routes or {}).values():
         if not isinstance(route, dict) or "contextWindow" in route:
             continue
         window = windows.get(str(route.get("baseUrl", "")).rstrip("/"))
@@ -49,7 +49,7 @@ def _fill_context_windows(document: Any, models: Sequence[ModelConfig]) -> bool:
     return changed
 
 
-def deployed_spec(spec_file: Path, models: Sequence[ModelConfig], profile: str) -> DeployedSpec:
+def deployed_spec(spec_file: Path, models: Sequence[ModelConfig], profile: Profile) -> DeployedSpec:
     """The spec text the orchestrator's ConfigMap carries, validated for the stack's profile."""
     from runtime.spec import validate_spec_text
 

@@ -3,6 +3,7 @@ workloads only ever see a ClusterAccess, whether the cluster is EKS or on-prem."
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import pulumi
@@ -36,9 +37,9 @@ class AwsServices:
     # IRSA role the orchestrator's ServiceAccount assumes (reads its secrets, queue, table, bucket).
     orchestrator_role_arn: pulumi.Input[str]
     # Secrets Manager ARNs by airlock:secrets name; the runtime's broker reads them at tool-call time.
-    secret_arns: dict[str, pulumi.Input[str]]
+    secret_arns: Mapping[str, pulumi.Input[str]]
     # ECR repository URLs by image key (ImagesConfig field name), used by resolve_image.
-    registry_urls: dict[str, pulumi.Input[str]]
+    registry_urls: Mapping[str, pulumi.Input[str]]
     queue_url: pulumi.Input[str]
     checkpoint_table: pulumi.Input[str]
     audit_bucket: pulumi.Input[str]

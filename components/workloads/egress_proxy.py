@@ -9,12 +9,13 @@ decision to stdout.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import pulumi
 import pulumi_kubernetes as k8s
 
-from components.workloads.labels import labels
+from components.workloads.labels import Role, labels
 from components.config.naming import EGRESS_NAMESPACE
 from components.config.schema import EgressProxyConfig
 from components.workloads.context import WorkloadContext
@@ -43,13 +44,13 @@ from components.workloads.proxy_routes import ProxyClient, squid_domains
 from components.workloads.rendering import content_hash, render
 from components.workloads.scope import NamespaceScope, owned_namespace
 
-ROLE = "egress-proxy"
+ROLE: Role = "egress-proxy"
 # The 'proxy' user of the Ubuntu Squid image; Squid started as this user never needs root.
 SQUID_UID = 13
 CONFIG_DIR = "/etc/squid/airlock"
 
 
-def render_squid_conf(clients: list[ProxyClient]) -> str:
+def render_squid_conf(clients: Sequence[ProxyClient]) -> str:
     return render(
         "squid.conf.j2",
         clients=[
@@ -144,7 +145,7 @@ class EgressProxy(pulumi.ComponentResource):
         scope.disruption_budget(f"{name}-pdb", PROXY_APP, PROXY_APP, pods)
         self.register_outputs({"namespace": scope.name, "ports": {c.client: c.port for c in clients}})
 
-    def _policies(self, name: str, clients: list[ProxyClient], ctx: WorkloadContext, scope: NamespaceScope) -> None:
+    def _policies(self, name: str, clients: Sequence[ProxyClient], ctx: WorkloadContext, scope: NamespaceScope) -> None:
         # Each client namespace reaches its own port and nothing else.
         ingress = [{"from": [namespace_peer(c.namespace, c.pod_labels)], "ports": tcp(c.port)} for c in clients]
         scope.policy(f"{name}-ingress", "egress-proxy-ingress", policy_spec(proxy_pods(), ingress=ingress))

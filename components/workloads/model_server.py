@@ -16,7 +16,7 @@ import pulumi_kubernetes as k8s
 import pulumi_random as random
 
 from components.config.schema import GpuPoolConfig, ModelConfig, SecretConfig
-from components.workloads.labels import labels, selector
+from components.workloads.labels import Role, labels, selector
 from components.config.naming import (
     EGRESS_NAMESPACE,
     MODEL_SERVER_SERVICE_ACCOUNT,
@@ -39,7 +39,7 @@ from components.workloads.network_policies import dns_egress_rule, namespace_pee
 from components.workloads.pod_security import Spec, container, deployment_spec, metadata, pod_spec
 from components.workloads.scope import NamespaceScope, owned_namespace
 
-ROLE = "model-server"
+ROLE: Role = "model-server"
 MODEL_LABEL = "airlock.dev/model"
 
 

@@ -15,7 +15,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from components.config.schema import ClusterDnsConfig
-from components.config.addresses import FORBIDDEN_EGRESS, PRIVATE_RANGES
+from components.config.addresses import FORBIDDEN_EGRESS, PRIVATE_RANGES, Network, within
 from components.workloads.labels import Role
 from components.workloads.pod_security import Spec, metadata
 
@@ -24,8 +24,10 @@ DNS_PORT = 53
 HTTPS_PORT = 443
 
 
-def _collapsed(networks: Iterable[ipaddress._BaseNetwork], version: int) -> list[str]:
-    return [str(n) for n in ipaddress.collapse_addresses(n for n in networks if n.version == version)]
+def _collapsed(networks: Iterable[Network], version: int) -> list[str]:
+    if version == 4:
+        return [str(n) for n in ipaddress.collapse_addresses(n for n in networks if isinstance(n, ipaddress.IPv4Network))]
+    return [str(n) for n in ipaddress.collapse_addresses(n for n in networks if isinstance(n, ipaddress.IPv6Network))]
 
 
 # Never "the internet": private ranges plus everything no workload may ever reach
@@ -66,7 +68,7 @@ def never_reachable_within(cidr: str) -> list[str]:
     return [
         str(forbidden)
         for forbidden in FORBIDDEN_EGRESS
-        if forbidden.version == network.version and forbidden != network and forbidden.subnet_of(network)
+        if forbidden != network and within(forbidden, network)
     ]
 
 

@@ -18,7 +18,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 import yaml
 
-from components.workloads.labels import labels
+from components.workloads.labels import Role, labels
 from components.config.addresses import PRIVATE_RANGES
 from components.config.naming import EGRESS_NAMESPACE, ORCHESTRATOR_NAMESPACE, TELEMETRY_NAMESPACE
 from components.config.schema import ObservabilityConfig, SecretConfig
@@ -54,7 +54,7 @@ from components.workloads.proxy_routes import TELEMETRY_CLIENT
 from components.workloads.rendering import content_hash, render
 from components.workloads.scope import NamespaceScope, owned_namespace
 
-ROLE = "telemetry"
+ROLE: Role = "telemetry"
 COLLECTOR_UID = 10001  # the user the upstream collector images run as
 CONFIG_DIR = "/etc/otelcol/airlock"
 HEADERS_DIR = "/var/run/secrets/airlock/otel-headers"
@@ -64,7 +64,7 @@ SENDER_NAMESPACES = (ORCHESTRATOR_NAMESPACE,)
 
 
 def render_collector_config(exporter: str, endpoint: str | None, with_headers: bool) -> str:
-    insecure = bool(endpoint) and endpoint.startswith("http://")
+    insecure = endpoint is not None and endpoint.startswith("http://")
     return render(
         "otel-collector.yaml.j2",
         exporter=exporter,
@@ -184,12 +184,16 @@ class Observability(pulumi.ComponentResource):
                 self,
             )
             return None
-        fragment = pulumi.Output.secret(entry.value.get_secret_value()).apply(lambda raw: headers_config(obs.exporter, raw))
+        exporter = obs.exporter
+        fragment: pulumi.Output[str] = pulumi.Output.secret(entry.value.get_secret_value()).apply(
+            lambda raw: headers_config(exporter, raw)
+        )
+        secret_fragment: pulumi.Output[str] = pulumi.Output.secret(fragment)
         return k8s.core.v1.Secret(
             f"{name}-exporter-headers",
             metadata=metadata(HEADERS_SECRET, scope.name, ROLE, COLLECTOR_APP),
             type="Opaque",
-            string_data={"headers.yaml": pulumi.Output.secret(fragment)},
+            string_data={"headers.yaml": secret_fragment},
             opts=scope.opts,
         )
 

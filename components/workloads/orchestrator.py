@@ -19,7 +19,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from components.config.schema import CloudModelConfig, ModelConfig, OrchestratorConfig, SandboxConfig, SecretConfig
-from components.workloads.labels import labels
+from components.workloads.labels import Role, labels
 from components.config.naming import (
     EGRESS_NAMESPACE,
     MODELS_NAMESPACE,
@@ -65,7 +65,7 @@ from components.workloads.pod_security import (
 from components.workloads.scope import NamespaceScope, owned_namespace
 from components.workloads.vllm import API_KEY_KEY
 
-ROLE = "orchestrator"
+ROLE: Role = "orchestrator"
 RUNTIME_UID = 10001
 AGENT_DIR = "/etc/airlock/agent"
 SECRETS_DIR = "/var/run/secrets/airlock/secrets"

@@ -15,7 +15,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from components.config.schema import SandboxConfig
-from components.workloads.labels import labels
+from components.workloads.labels import Role, labels
 from components.config.naming import EGRESS_NAMESPACE, ORCHESTRATOR_NAMESPACE, sandbox_namespace
 from components.workloads.context import WorkloadContext
 from components.workloads.endpoints import (
@@ -50,7 +50,7 @@ from components.workloads.pod_security import (
 from components.workloads.proxy_routes import is_cidr_entry
 from components.workloads.scope import owned_namespace
 
-ROLE = "sandbox"
+ROLE: Role = "sandbox"
 EXECUTOR_UID = 10001
 GVISOR_RUNTIME_CLASS = "gvisor"
 GVISOR_HANDLER = "runsc"

@@ -6,13 +6,12 @@ from typing import Iterator
 
 from kubernetes_validate.utils import all_versions
 
-from components.config.addresses import PRIVATE_RANGES
+from components.config.addresses import PRIVATE_IPV4_RANGES
 from components.config.catalog import GPU_INSTANCES
 from components.config.errors import ConfigIssue, key_path
 from components.config.rules.context import RuleContext
-from components.config.schema import StackConfig
+from components.config.schema import REQUIRED_LOG_TYPES, StackConfig
 
-REQUIRED_LOGS = ("api", "audit", "authenticator")
 
 
 def _supported_kubernetes_versions() -> list[str]:
@@ -77,7 +76,7 @@ def eks_endpoint_and_logs(config: StackConfig, ctx: RuleContext) -> Iterator[Con
                 "the cluster API must never be open to the whole internet; list the admin CIDRs that need it",
             )
     for i, cidr in enumerate(config.cluster.endpoint_private_access_cidrs):
-        if not any(cidr.subnet_of(r) for r in PRIVATE_RANGES[:3]):
+        if not any(cidr.subnet_of(r) for r in PRIVATE_IPV4_RANGES):
             yield ConfigIssue(
                 key_path("cluster", "endpointPrivateAccessCidrs", i),
                 str(cidr),
@@ -90,12 +89,12 @@ def eks_endpoint_and_logs(config: StackConfig, ctx: RuleContext) -> Iterator[Con
             [str(c) for c in config.cluster.endpoint_public_access_cidrs],
             "an airgapped cluster has no public API endpoint; allowed: [] (reach it through the VPC)",
         )
-    missing = [log for log in REQUIRED_LOGS if log not in config.cluster.log_types]
+    missing = [log for log in REQUIRED_LOG_TYPES if log not in config.cluster.log_types]
     if config.platform == "aws" and missing:
         yield ConfigIssue(
             key_path("cluster", "logTypes"),
             config.cluster.log_types,
-            f"must include {', '.join(REQUIRED_LOGS)} (missing: {', '.join(missing)})",
+            f"must include {', '.join(REQUIRED_LOG_TYPES)} (missing: {', '.join(missing)})",
         )
 
 

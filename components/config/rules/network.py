@@ -5,7 +5,7 @@ from __future__ import annotations
 import ipaddress
 from typing import Iterator
 
-from components.config.addresses import PRIVATE_RANGES
+from components.config.addresses import PRIVATE_IPV4_RANGES
 from components.config.errors import ConfigIssue, key_path
 from components.config.rules.context import RuleContext
 from components.config.rules.names import duplicate_names
@@ -28,7 +28,7 @@ def network_layout(config: StackConfig, ctx: RuleContext) -> Iterator[ConfigIssu
     vpc = network.vpc_cidr
     if not 16 <= vpc.prefixlen <= 24:
         yield ConfigIssue(key_path("network", "vpcCidr"), str(vpc), "must be between /16 and /24")
-    if not any(vpc.subnet_of(r) for r in PRIVATE_RANGES[:3]):
+    if not any(vpc.subnet_of(r) for r in PRIVATE_IPV4_RANGES):
         yield ConfigIssue(key_path("network", "vpcCidr"), str(vpc), "must be a private (RFC 1918) range: 10.0.0.0/8, 172.16.0.0/12 or 192.168.0.0/16")
     zones = network.availability_zones or []
     if not zones:

@@ -7,11 +7,13 @@ from typing import Iterator
 from components.config.errors import ConfigIssue, key_path
 from components.config.quantities import parse_quantity
 from components.config.rules.context import RuleContext
-from components.config.schema import StackConfig
+from components.config.schema import ModelResourcesConfig, ResourcesConfig, StackConfig
 
 
 def workload_resources(config: StackConfig, ctx: RuleContext) -> Iterator[ConfigIssue]:
-    blocks = [(("orchestrator", "resources"), config.orchestrator.resources)]
+    blocks: list[tuple[tuple[str | int, ...], ResourcesConfig | ModelResourcesConfig]] = [
+        (("orchestrator", "resources"), config.orchestrator.resources)
+    ]
     blocks += [(("models", i, "resources"), model.resources) for i, model in enumerate(config.models)]
     for parts, resources in blocks:
         for kind in ("cpu", "memory"):
