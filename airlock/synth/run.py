@@ -26,7 +26,8 @@ class SynthResult:
 
 def validate_stack(project_dir: Path, stack: str) -> LoadedConfig:
     flat = read_stack_file(project_dir, stack)
-    return load(flat, stack, project_dir, source=str(stack_file(project_dir, stack).relative_to(project_dir)))
+    # The same checks `pulumi up` runs first, values still to be filled in included.
+    return load(flat, stack, project_dir, source=str(stack_file(project_dir, stack).relative_to(project_dir)), for_deploy=True)
 
 
 def synthesize(project_dir: Path, stack: str, out_dir: Path) -> SynthResult:

@@ -195,6 +195,23 @@ class ClusterDnsConfig(ConfigModel):
     )
 
 
+class AccessEntryConfig(ConfigModel):
+    """aws: an IAM principal (CI role, teammate) given access to the cluster API."""
+
+    principal_arn: Annotated[str, StringConstraints(pattern=r"^arn:aws[a-z-]*:iam::[0-9]{12}:(role|user)/[A-Za-z0-9+=,.@_/-]+$")] = Field(
+        description="IAM role or user ARN (arn:aws:iam::123456789012:role/ci-deployer)."
+    )
+    access: Literal["cluster-admin", "admin", "edit", "view"] = Field(
+        "view",
+        description="EKS access policy: cluster-admin (AmazonEKSClusterAdminPolicy), admin, edit or view "
+        "(AmazonEKSAdminPolicy, AmazonEKSEditPolicy, AmazonEKSViewPolicy).",
+    )
+    namespaces: list[Name] = Field(
+        default_factory=list,
+        description="Limit the access to these namespaces. Empty (default): the whole cluster. Not for cluster-admin.",
+    )
+
+
 class ClusterConfig(ConfigModel):
     """The Kubernetes cluster: EKS built by Airlock (aws) or an existing one (kubernetes)."""
 
@@ -217,6 +234,11 @@ class ClusterConfig(ConfigModel):
         "to reach the private EKS API endpoint on port 443. `pulumi up` deploys Kubernetes objects through "
         "this endpoint, so it must run from one of these ranges (or from endpointPublicAccessCidrs). "
         "Empty (default): only the cluster's own nodes reach the API.",
+    )
+    access_entries: list[AccessEntryConfig] = Field(
+        default_factory=list,
+        description="aws: further principals (a CI role, teammates) with access to the cluster API, as EKS access "
+        "entries. Whoever runs the first `pulumi up` is cluster admin already.",
     )
     log_types: list[ControlPlaneLog] = Field(
         default_factory=lambda: ["api", "audit", "authenticator"],
@@ -548,7 +570,7 @@ class ImagesConfig(ConfigModel):
         description="OpenTelemetry collector.",
     )
     nvidia_device_plugin: ImageString = Field(
-        "nvidia/k8s-device-plugin:v0.17.0@sha256:7089559ce6153018806857f5049085bae15b3bf6f1c8bd19d8b12f707d087dea",
+        "nvcr.io/nvidia/k8s-device-plugin:v0.17.0@sha256:7089559ce6153018806857f5049085bae15b3bf6f1c8bd19d8b12f707d087dea",
         description="NVIDIA device plugin DaemonSet.",
     )
 

@@ -107,7 +107,6 @@ CASES: list[tuple[str, str, Edit, str, str]] = [
     ("airgap-no-hub-downloads", "airgap", _chain(_path(["airlock:models", 1, "weightsSource"], "huggingface"), _path(["airlock:models", 1, "weightsUri"], None)), "airlock:models[1].weightsSource", "allowed: 's3'"),
     ("airgap-no-public-api", "airgap", _set("cluster", {"endpointPublicAccessCidrs": ["203.0.113.0/24"]}), "airlock:cluster.endpointPublicAccessCidrs", "no public API endpoint"),
     ("airgap-images-by-digest", "airgap", _path(["airlock:images", "egressProxy"], AIRGAP_IMAGE), "airlock:images.egressProxy", "by digest"),
-    ("airgap-images-from-mirror", "onprem", _path(["airlock:images", "vllm"], "docker.io/vllm/vllm-openai:v0.31.0@sha256:" + "1" * 64), "airlock:images.vllm", "outside the stack's mirror"),
     ("airgap-endpoints-kept", "airgap", _path(["airlock:network", "interfaceEndpoints"], ["ecr.api", "ecr.dkr", "sts"]), "airlock:network.interfaceEndpoints", "secretsmanager, kms, logs, ec2"),
     ("airgap-sandbox-no-dns-names", "airgap", _path(["airlock:sandboxes", 0, "egressAllowlist"], ["pypi.org"]), "airlock:sandboxes[0].egressAllowlist[0]", "allowed: private CIDRs"),
     ("airgap-sandbox-private-only", "airgap", _path(["airlock:sandboxes", 0, "egressAllowlist"], ["151.101.0.0/16"]), "airlock:sandboxes[0].egressAllowlist[0]", "only private ranges"),

@@ -9,6 +9,7 @@ be deployed, and they report every problem at once.
 from __future__ import annotations
 
 from components.config.errors import ConfigIssue
+from components.config.rules.access import api_access_path
 from components.config.rules.addresses import airgapped_endpoints, endpoint_addresses
 from components.config.rules.cluster import (
     eks_endpoint_and_logs,
@@ -22,7 +23,7 @@ from components.config.rules.egress import (
     egress_routes,
     observability,
 )
-from components.config.rules.images import images_pinned
+from components.config.rules.images import device_plugin_registry, images_pinned
 from components.config.rules.models import (
     model_serving,
     models_fit,
@@ -45,11 +46,13 @@ RULES: tuple[Rule, ...] = (
     platform_scope,
     kubernetes_version,
     eks_endpoint_and_logs,
+    api_access_path,
     unique_names,
     network_layout,
     airgapped_promise,
     vpc_endpoints,
     images_pinned,
+    device_plugin_registry,
     gpu_pools,
     models_fit,
     model_serving,

@@ -27,12 +27,13 @@ def platform_scope(config: StackConfig, ctx: RuleContext) -> Iterator[ConfigIssu
         for key, cidrs in (
             ("endpointPublicAccessCidrs", config.cluster.endpoint_public_access_cidrs),
             ("endpointPrivateAccessCidrs", config.cluster.endpoint_private_access_cidrs),
+            ("accessEntries", config.cluster.access_entries),
         ):
             if cidrs:
                 yield ConfigIssue(
                     key_path("cluster", key),
-                    [str(c) for c in cidrs],
-                    "applies to platform 'aws' only (the existing cluster's API endpoint is not managed here)",
+                    "(set)",
+                    "applies to platform 'aws' only (the existing cluster's API endpoint and access are not managed here)",
                 )
         if config.cluster.cni is None:
             yield ConfigIssue(
