@@ -37,11 +37,14 @@ class AgentPlatform(pulumi.ComponentResource):
         loaded = args.loaded
         self.outputs = {"platform": loaded.config.platform, "profile": loaded.config.profile}
         self.aws = None
+        self.outputs["deployPhase"] = loaded.config.deploy_phase
         if loaded.config.platform == "aws":
             self._build_aws(loaded)
         else:
             self._build_existing(loaded)
-        self._build_workloads(loaded)
+        # Bootstrap: nothing that pulls an image until the images are in the registry.
+        if loaded.config.deploy_phase == "full":
+            self._build_workloads(loaded)
         self.register_outputs(self.outputs)
 
     # ------------------------------------------------------------------ base
@@ -94,6 +97,27 @@ class AgentPlatform(pulumi.ComponentResource):
             "cluster", EksClusterArgs(stack, config.cluster, config.system_pool, account, network, logs_key.arn), child
         )
         registry = Registry("registry", RegistryArgs(stack, account), child)
+        orchestrator = eks.irsa_role(
+            "orchestrator",
+            [ServiceAccountRef(ORCHESTRATOR_NAMESPACE, ORCHESTRATOR_SERVICE_ACCOUNT)],
+            "Agent runtime: its secrets, work queue, state table and audit bucket",
+        )
+        secrets = SecretStore("secrets", SecretStoreArgs(stack, config.secrets, account, orchestrator.role), child)
+        self.outputs.update(
+            {
+                "vpcId": network.vpc.id,
+                "privateSubnetIds": [s.id for s in network.private_subnets],
+                "clusterName": eks.cluster.name,
+                "clusterEndpoint": eks.cluster.endpoint,
+                "kubeconfig": eks.kubeconfig,
+                "registryUrls": registry.repository_urls,
+                "secretArns": secrets.secret_arns,
+            }
+        )
+        if config.deploy_phase == "bootstrap":
+            # Network, cluster, registry and secret store: enough to push images and fill
+            # secrets before the full deploy starts pods that need them (docs/aws.md).
+            return
         k8s_opts = pulumi.ResourceOptions(parent=self, provider=eks.provider, depends_on=eks.node_prerequisites)
 
         gpu_pools = [
@@ -129,13 +153,7 @@ class AgentPlatform(pulumi.ComponentResource):
             "default-storage-class", pulumi.ResourceOptions.merge(k8s_opts, pulumi.ResourceOptions(depends_on=eks.cluster_services))
         )
 
-        orchestrator = eks.irsa_role(
-            "orchestrator",
-            [ServiceAccountRef(ORCHESTRATOR_NAMESPACE, ORCHESTRATOR_SERVICE_ACCOUNT)],
-            "Agent runtime: its secrets, work queue, state table and audit bucket",
-        )
         grant_bedrock_models("orchestrator-bedrock", config.cloud_models, account, orchestrator.role, child)
-        secrets = SecretStore("secrets", SecretStoreArgs(stack, config.secrets, account, orchestrator.role), child)
         stores = RuntimeStores(
             "runtime-stores",
             RuntimeStoresArgs(stack, account, orchestrator.role, config.orchestrator.audit_retention_days),
@@ -172,19 +190,12 @@ class AgentPlatform(pulumi.ComponentResource):
         )
         self.outputs.update(
             {
-                "vpcId": network.vpc.id,
-                "privateSubnetIds": [s.id for s in network.private_subnets],
-                "clusterName": eks.cluster.name,
-                "clusterEndpoint": eks.cluster.endpoint,
-                "kubeconfig": eks.kubeconfig,
                 "oidcProviderArn": eks.oidc_provider.arn,
-                "registryUrls": registry.repository_urls,
                 "workQueueUrl": stores.queue.url,
                 "deadLetterQueueUrl": stores.dead_letter_queue.url,
                 "stateTableName": stores.table.name,
                 "auditBucketName": stores.audit_bucket.bucket.bucket,
                 "auditLogBucketName": stores.audit_log_bucket.bucket.bucket,
-                "secretArns": secrets.secret_arns,
                 "orchestratorRoleArn": orchestrator.arn,
                 "nodeRoleArn": eks.node_role.arn,
                 # What workloads of your own must use to land on each GPU pool.

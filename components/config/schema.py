@@ -240,6 +240,12 @@ class ClusterConfig(ConfigModel):
         description="aws: further principals (a CI role, teammates) with access to the cluster API, as EKS access "
         "entries. Whoever runs the first `pulumi up` is cluster admin already.",
     )
+    installed_addons: list[Literal["keda", "prometheus"]] = Field(
+        default_factory=list,
+        description="Add-ons you installed on the cluster yourself (Airlock installs neither): 'keda' (its CRDs "
+        "and operator) and 'prometheus' (scraping vLLM). Model autoscaling needs both; without them the "
+        "ScaledObject fails with 'no matches for kind'. docs/aws.md shows the Helm commands.",
+    )
     log_types: list[ControlPlaneLog] = Field(
         default_factory=lambda: ["api", "audit", "authenticator"],
         description="aws: EKS control-plane log types sent to CloudWatch; api, audit and authenticator are required.",
@@ -353,7 +359,8 @@ class ModelResourcesConfig(ConfigModel):
 
 class AutoscalingConfig(ConfigModel):
     enabled: bool = Field(
-        False, description="Scale replicas on vllm:num_requests_waiting with KEDA (KEDA must be installed)."
+        False,
+        description="Scale replicas on vllm:num_requests_waiting with KEDA; needs cluster.installedAddons: [keda, prometheus].",
     )
     max_replicas: int | None = Field(None, ge=1, le=100, description="Upper bound. Default: replicas.")
     waiting_requests_threshold: int = Field(5, ge=1, description="Waiting requests per replica that trigger scale-out.")
@@ -592,6 +599,12 @@ class StackConfig(ConfigModel):
     """Everything under ``airlock:`` in ``stacks/Pulumi.<stack>.yaml``."""
 
     platform: Platform = Field(description="'aws' (VPC + EKS built by Airlock) or 'kubernetes' (an existing cluster).")
+    deploy_phase: Literal["bootstrap", "full"] = Field(
+        "full",
+        description="aws: 'bootstrap' deploys only the network, the cluster, the registry and the secret store, so "
+        "images can be pushed (`airlock images`) and secrets filled before anything pulls them; 'full' (default) "
+        "deploys everything. docs/aws.md, first deploy.",
+    )
     profile: Profile = Field(description="'cloud', 'hybrid' or 'airgapped': how models and the internet are reached.")
     tags: dict[TagKey, Annotated[str, StringConstraints(max_length=256)]] = Field(
         default_factory=dict, description="Extra tags on every AWS resource."

@@ -10,7 +10,7 @@ import pytest
 
 from components.config.errors import ConfigError
 from components.config.loader import LoadedConfig, load, read_stack_file
-from support import make_project, run_cli, shipped, stack_document, synthesize
+from support import PROJECT_DIR, Synthesized, make_project, read_bundle, run_cli, shipped, stack_document, synthesize
 
 PROD_DEVICE_PLUGIN = "nvcr.io/nvidia/k8s-device-plugin:"
 
@@ -24,6 +24,15 @@ def issues(tmp_path: Path, document: dict) -> dict[str, str]:
     with pytest.raises(ConfigError) as caught:
         validate(tmp_path, document)
     return {issue.path: issue.message for issue in caught.value.issues}
+
+
+def pod_images(bundle: Synthesized) -> list[str]:
+    images = []
+    for manifest in bundle.manifests:
+        template = (manifest.get("spec") or {}).get("template")
+        if manifest["kind"] in ("Deployment", "DaemonSet", "StatefulSet") and template:
+            images += [c["image"] for c in template["spec"].get("initContainers", []) + template["spec"]["containers"]]
+    return images
 
 
 def device_plugin_image(stack: str) -> str:
@@ -128,3 +137,168 @@ def test_dev_cluster_subnets_span_two_zones() -> None:
     subnets = bundle.one("aws:eks/cluster:Cluster")["inputs"]["vpcConfig"]["subnetIds"]
     zones = {s["inputs"]["availabilityZone"] for s in bundle.of_type("aws:ec2/subnet:Subnet") if s["inputs"].get("mapPublicIpOnLaunch") is not True}
     assert len(subnets) >= 2 and len(zones) >= 2
+
+
+# ---------------------------------------------------------------- finding 7: no made-up digests
+
+# Digests that were shipped in stacks/ without any image behind them.
+FABRICATED = ("5b0f4c6a8e3d2f1b", "0a1b2c3d4e5f6071")
+
+
+@pytest.mark.parametrize("stack", ["airgap", "onprem"])
+def test_images_built_here_ship_an_explicit_unset_digest_that_blocks_deploy(tmp_path: Path, stack: str) -> None:
+    text = (PROJECT_DIR / "stacks" / f"Pulumi.{stack}.yaml").read_text()
+    assert not any(digest in text for digest in FABRICATED)
+    project = make_project(tmp_path, {stack: stack_document(stack)})
+    result = run_cli("validate", stack, cwd=project)
+    assert result.returncode == 2
+    for key, repository in (("runtime", "airlock/runtime"), ("sandboxExecutor", "airlock/sandbox-executor")):
+        line = next(line for line in result.stderr.splitlines() if f"airlock:images.{key} =" in line)
+        assert "digest not filled in yet" in line and f"airlock images STACK" in line
+        assert f"pulumi config set --path airlock:images.{key} {repository}:0.1.0@sha256:<digest>" in line
+    # Synthesis runs and the pods carry the tag only, never a digest nobody built.
+    synth = run_cli("synth", stack, "--out", str(tmp_path / "out"), cwd=project)
+    assert synth.returncode == 0, synth.stderr
+    assert "digest not filled in yet" in synth.stderr
+    images = pod_images(read_bundle(tmp_path / "out"))
+    assert any("runtime:0.1.0" in i for i in images)
+    assert not any("unset" in i or any(d in i for d in FABRICATED) for i in images)
+
+
+def test_a_filled_in_digest_deploys(tmp_path: Path) -> None:
+    document = stack_document("airgap")
+    document["config"]["airlock:images"]["runtime"] = "airlock/runtime:0.1.0@sha256:" + "ab" * 32
+    document["config"]["airlock:images"]["sandboxExecutor"] = "airlock/sandbox-executor:0.1.0@sha256:" + "cd" * 32
+    document["config"]["airlock:cluster"] = {"endpointPrivateAccessCidrs": ["10.8.0.0/16"]}
+    project = make_project(tmp_path, {"airgap": document})
+    loaded = load(read_stack_file(project, "airgap"), "airgap", project, for_deploy=True)
+    assert not [w for w in loaded.warnings if w.path.startswith("airlock:images")]
+
+
+# ---------------------------------------------------------------- finding 6: images before workloads
+
+
+def test_bootstrap_phase_builds_network_cluster_registry_and_secret_store_only(tmp_path: Path) -> None:
+    document = stack_document("prod")
+    document["config"]["airlock:deployPhase"] = "bootstrap"
+    bundle = synthesize(make_project(tmp_path, {"prod": document}), "prod", tmp_path / "out")
+    types = bundle.types()
+    for needed in ("aws:ec2/vpc:Vpc", "aws:eks/cluster:Cluster", "aws:eks/nodeGroup:NodeGroup", "aws:ecr/repository:Repository", "aws:secretsmanager/secret:Secret"):
+        assert needed in types, needed
+    # Nothing that pulls an image from the registry: no workloads, no GPU nodes waiting on them.
+    assert bundle.manifests == []
+    assert [g["inputs"]["nodeGroupName"] for g in bundle.of_type("aws:eks/nodeGroup:NodeGroup")] == ["system"]
+    assert "aws:sqs/queue:Queue" not in types
+    assert set(bundle.outputs["registryUrls"]) == {"runtime", "sandbox_executor", "vllm"}
+    assert bundle.outputs["deployPhase"] == "bootstrap"
+    # The full phase keeps every bootstrap resource as it was (same names: no replacement).
+    full = shipped("prod")
+    names = {(r["type"], r["name"]) for r in full.resources}
+    assert {(r["type"], r["name"]) for r in bundle.resources} <= names
+
+
+def test_bootstrap_is_aws_only(tmp_path: Path) -> None:
+    document = stack_document("onprem")
+    document["config"]["airlock:deployPhase"] = "bootstrap"
+    assert "platform 'aws' only" in issues(tmp_path, document)["airlock:deployPhase"]
+
+
+def test_images_lists_every_image_with_its_digest_and_the_copy_commands(tmp_path: Path) -> None:
+    result = run_cli("images", "prod", "--account-id", "111122223333")
+    assert result.returncode == 0, result.stderr
+    config = stack_document("prod")["config"]
+    from components.config.schema import ImagesConfig
+
+    defaults = ImagesConfig.model_validate(config.get("airlock:images", {}))
+    registry = "111122223333.dkr.ecr.us-east-1.amazonaws.com"
+    for key in ("vllm", "egressProxy", "otelCollector", "nvidiaDevicePlugin"):
+        reference = getattr(defaults, {"egressProxy": "egress_proxy", "otelCollector": "otel_collector", "nvidiaDevicePlugin": "nvidia_device_plugin"}.get(key, key))
+        assert f"airlock:images.{key}" in result.stdout
+        assert reference.split("@")[1] in result.stdout  # the digest is listed
+    # vLLM is mirrored into the stack's ECR keeping its manifest-list digest; the runtime is built and pushed.
+    vllm_source = defaults.vllm if "/" in defaults.vllm.split("/")[0] and "." in defaults.vllm.split("/")[0] else f"docker.io/{defaults.vllm}"
+    assert f"skopeo copy --all --preserve-digests docker://{vllm_source} docker://{registry}/airlock-prod/vllm:" in result.stdout
+    assert f"aws ecr get-login-password --region us-east-1 | skopeo login --username AWS --password-stdin {registry}" in result.stdout
+    assert f"podman build -f images/runtime.Dockerfile -t localhost/airlock/runtime:0.1.0 ." in result.stdout
+
+
+def fake_tools(tmp_path: Path) -> tuple[dict[str, str], Path]:
+    """skopeo, aws and podman stand-ins that record their arguments (no registry here)."""
+    import os
+
+    bin_dir, log = tmp_path / "bin", tmp_path / "calls.log"
+    bin_dir.mkdir()
+    for tool in ("skopeo", "aws", "podman"):
+        script = bin_dir / tool
+        script.write_text(f'#!/bin/sh\necho "{tool} $*" >> {log}\n[ "$1" = inspect ] && echo sha256:{"ab" * 32}\nexit 0\n')
+        script.chmod(0o755)
+    return {"PATH": f"{bin_dir}:{os.environ['PATH']}"}, log
+
+
+def test_images_run_copies_in_order_and_prints_the_digest_to_set(tmp_path: Path) -> None:
+    env, log = fake_tools(tmp_path)
+    result = run_cli("images", "airgap", "--account-id", "111122223333", "--run", env=env)
+    assert result.returncode == 0, result.stderr
+    calls = log.read_text().splitlines()
+    assert calls[0].startswith("aws ecr get-login-password")
+    assert calls[1].startswith("skopeo login --username AWS")
+    copies = [c for c in calls if c.startswith("skopeo copy")]
+    assert any("docker://nvcr.io/nvidia/k8s-device-plugin:v0.17.0@sha256:" in c and "/airlock-airgap/nvidia-device-plugin:v0.17.0" in c for c in copies)
+    assert f"pulumi config set --path airlock:images.runtime airlock/runtime:0.1.0@sha256:{'ab' * 32}" in result.stdout
+
+
+def test_images_export_and_import_an_oci_archive_for_airgapped_stacks(tmp_path: Path) -> None:
+    env, log = fake_tools(tmp_path)
+    archive = tmp_path / "airlock-images.tar"
+    exported = run_cli("images", "airgap", "--export", str(archive), env=env)
+    assert exported.returncode == 0, exported.stderr
+    assert "docker://docker.io/vllm/vllm-openai:" in exported.stdout and "oci:airlock-images:vllm" in exported.stdout
+    assert f"tar -cf {archive} airlock-images" in exported.stdout
+    imported = run_cli("images", "airgap", "--import", str(archive), "--account-id", "111122223333", env=env)
+    assert imported.returncode == 0, imported.stderr
+    assert "skopeo copy --all --preserve-digests oci:airlock-images:vllm docker://111122223333.dkr.ecr.us-east-1.amazonaws.com/airlock-airgap/vllm:" in imported.stdout
+    both = run_cli("images", "airgap", "--import", str(archive), "--export", str(archive))
+    assert both.returncode == 2 and "pick one" in both.stderr
+
+
+def test_images_refuses_a_broken_stack(tmp_path: Path) -> None:
+    document = stack_document("prod")
+    document["config"]["airlock:network"]["availabilityZones"] = ["us-east-1a"]
+    result = run_cli("images", "prod", cwd=make_project(tmp_path, {"prod": document}))
+    assert result.returncode == 2 and "airlock:network.availabilityZones" in result.stderr
+
+
+# ---------------------------------------------------------------- finding 5: CRDs before custom resources
+
+BUILT_IN_GROUPS = {"", "apps", "batch", "policy", "networking.k8s.io", "node.k8s.io", "storage.k8s.io", "rbac.authorization.k8s.io", "autoscaling"}
+
+
+@pytest.mark.parametrize("stack", ["dev", "staging", "prod", "airgap", "onprem"])
+def test_every_custom_resource_comes_from_an_installed_addon(stack: str) -> None:
+    from components.config.rules.addons import CRD_ADDONS
+
+    installed = set(stack_document(stack)["config"].get("airlock:cluster", {}).get("installedAddons", []))
+    for manifest in shipped(stack).manifests:
+        group = manifest["apiVersion"].rpartition("/")[0]
+        if group not in BUILT_IN_GROUPS:
+            assert CRD_ADDONS.get(group) in installed, f"{manifest['kind']} {manifest['metadata']['name']}: {group} CRDs not installed"
+
+
+def test_autoscaling_without_keda_is_refused(tmp_path: Path) -> None:
+    document = stack_document("prod")
+    del document["config"]["airlock:cluster"]["installedAddons"]
+    found = issues(tmp_path, document)
+    assert "no matches for kind" in found["airlock:models[1].autoscaling.enabled"]
+    assert "Prometheus" in found["airlock:models[1].autoscaling.prometheusUrl"]
+
+
+# ---------------------------------------------------------------- finding 9: replicas fit running nodes
+
+
+def test_keda_cannot_scale_past_the_nodes_that_run(tmp_path: Path) -> None:
+    document = stack_document("prod")
+    pools = document["config"]["airlock:gpuPools"]
+    pools[1]["desiredSize"] = 2  # maxSize stays 4, but nothing would add the other two nodes
+    found = issues(tmp_path, document)
+    assert "no node autoscaler" in found["airlock:gpuPools[1].desiredSize"]
+    assert "need 4 GPUs" in found["airlock:gpuPools[1].desiredSize"]

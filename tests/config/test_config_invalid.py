@@ -83,7 +83,7 @@ CASES: list[tuple[str, str, Edit, str, str]] = [
     ("tensor-parallel-divides", "prod", _path(["airlock:models", 1, "tensorParallelSize"], 3), "airlock:models[1].tensorParallelSize", "allowed: 1"),
     ("model-does-not-fit", "prod", _path(["airlock:models", 0, "maxNumSeqs"], 256), "airlock:models[0]", "does not fit pool 'gpu-h100'"),
     ("model-pool-missing", "prod", _path(["airlock:models", 1, "pool"], "gpu-a10"), "airlock:models[1].pool", "allowed: gpu-h100, gpu-l40s"),
-    ("model-capacity", "prod", _path(["airlock:models", 0, "replicas"], 5), "airlock:gpuPools[0].maxSize", "need 20 GPUs"),
+    ("model-capacity", "prod", _path(["airlock:models", 0, "replicas"], 5), "airlock:gpuPools[0].desiredSize", "need 20 GPUs"),
     ("model-revision-unpinned", "prod", _path(["airlock:models", 0, "revision"], "main"), "airlock:models[0].revision", "40-character commit sha"),
     ("model-arch-unknown", "prod", _path(["airlock:models", 0, "huggingFaceId"], "acme/secret-model"), "airlock:models[0].architecture", "not in the built-in catalog"),
     ("model-names-unique", "prod", _path(["airlock:models", 1, "name"], "llama-70b"), "airlock:models[1].name", "must be unique"),

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from components.config.errors import ConfigIssue
 from components.config.rules.access import api_access_path
+from components.config.rules.addons import installed_addons
 from components.config.rules.addresses import airgapped_endpoints, endpoint_addresses
 from components.config.rules.cluster import (
     eks_endpoint_and_logs,
@@ -56,6 +57,7 @@ RULES: tuple[Rule, ...] = (
     gpu_pools,
     models_fit,
     model_serving,
+    installed_addons,
     workload_resources,
     egress_routes,
     references,

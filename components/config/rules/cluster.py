@@ -48,6 +48,12 @@ def platform_scope(config: StackConfig, ctx: RuleContext) -> Iterator[ConfigIssu
                 None,
                 "required for an airgapped stack on platform 'kubernetes': the private registry every image is pulled from",
             )
+        if config.deploy_phase == "bootstrap":
+            yield ConfigIssue(
+                key_path("deployPhase"),
+                "bootstrap",
+                "applies to platform 'aws' only (the existing cluster and its registry exist already); allowed: 'full'",
+            )
         for i, cloud_model in enumerate(config.cloud_models):
             if cloud_model.provider == "bedrock":
                 yield ConfigIssue(key_path("cloudModels", i, "provider"), "bedrock", "bedrock needs platform 'aws' (IAM roles for service accounts)")

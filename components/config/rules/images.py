@@ -16,6 +16,9 @@ def images_pinned(config: StackConfig, ctx: RuleContext) -> Iterator[ConfigIssue
         text = getattr(images, field)
         ref = ImageRef.parse(text)
         path = key_path("images", config_key(field))
+        if ref.digest_unset:
+            yield from _unset_digest(config_key(field), path, text, ref)
+            continue
         if ref.tag == "latest" and not ref.digest:
             yield ConfigIssue(path, text, "'latest' floats; pin a version tag, or a digest (@sha256:...)")
         elif ref.tag is None and ref.digest is None:
@@ -25,6 +28,21 @@ def images_pinned(config: StackConfig, ctx: RuleContext) -> Iterator[ConfigIssue
         # An airgapped reference may name its upstream registry (nvcr.io/...): that is where
         # `airlock images` copies it from; pods always pull it from the mirror or this
         # stack's ECR (components.config.images.resolve_image), never from there.
+
+
+def _unset_digest(key: str, path: str, text: str, ref: ImageRef) -> Iterator[ConfigIssue]:
+    """``@unset``: the digest of an image built from this repository, known once pushed."""
+    if ref.tag is None or ref.tag == "latest":
+        yield ConfigIssue(path, text, "an image whose digest is still unset needs a version tag (repository:1.2.3@unset)")
+        return
+    yield ConfigIssue(
+        path,
+        text,
+        "digest not filled in yet: build and push the image (docs/aws.md, first deploy: `airlock images STACK` "
+        "prints the digest), then `pulumi config set --path airlock:images." + key + " "
+        + f"{ref.repository}:{ref.tag}@sha256:<digest>`",
+        "deploy",
+    )
 
 
 def device_plugin_registry(config: StackConfig, ctx: RuleContext) -> Iterator[ConfigIssue]:
