@@ -21,7 +21,7 @@ from __future__ import annotations
 import shlex
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal, Optional
+from typing import Literal
 
 from components.config.schema import StackConfig
 from components.config.loader import LoadedConfig
@@ -49,9 +49,9 @@ class StackImage:
     reference: ImageRef
     # Where the cluster pulls it from: a registry path (without tag/digest), or None when
     # the cluster pulls the upstream reference itself (cloud stacks, public images).
-    destination: Optional[str]
+    destination: str | None
     # Path of the Dockerfile for images built here; None for upstream images.
-    dockerfile: Optional[str]
+    dockerfile: str | None
 
     @property
     def config_key(self) -> str:
@@ -135,7 +135,7 @@ def login_lines(loaded: LoadedConfig, registry: str) -> list[str]:
     return [f"skopeo login {host}   # your mirror's credentials"]
 
 
-def plan(loaded: LoadedConfig, images: list[StackImage], mode: Mode, archive: Optional[Path]) -> list[str]:
+def plan(loaded: LoadedConfig, images: list[StackImage], mode: Mode, archive: Path | None) -> list[str]:
     """Shell lines, comments included, in the order they must run."""
     lines: list[str] = ["set -euo pipefail"]
     upstream = [i for i in images if i.dockerfile is None and i.destination is not None]

@@ -5,7 +5,6 @@ from __future__ import annotations
 import shutil
 import subprocess
 from pathlib import Path
-from typing import Optional
 
 import typer
 
@@ -16,13 +15,13 @@ ACCOUNT_PLACEHOLDER = "${ACCOUNT_ID}"
 
 def images(
     stack: str = typer.Argument(..., help="Stack name: stacks/Pulumi.<stack>.yaml."),
-    account_id: Optional[str] = typer.Option(
+    account_id: str | None = typer.Option(
         None, "--account-id", help="aws: the AWS account of the stack's ECR (default: the commands ask `aws sts`)."
     ),
-    export: Optional[Path] = typer.Option(None, "--export", help="Connected side of an airgapped install: write every image to this OCI archive (.tar)."),
-    import_: Optional[Path] = typer.Option(None, "--import", help="Airgapped side: copy every image from this OCI archive into the stack's registry."),
+    export: Path | None = typer.Option(None, "--export", help="Connected side of an airgapped install: write every image to this OCI archive (.tar)."),
+    import_: Path | None = typer.Option(None, "--import", help="Airgapped side: copy every image from this OCI archive into the stack's registry."),
     run: bool = typer.Option(False, "--run", help="Run the commands (needs skopeo; podman to build) instead of printing them."),
-    project: Optional[Path] = typer.Option(None, "--project", help="Project directory (default: nearest Pulumi.yaml upwards)."),
+    project: Path | None = typer.Option(None, "--project", help="Project directory (default: nearest Pulumi.yaml upwards)."),
 ) -> None:
     """List every image the stack runs, with its digest, and copy them into the stack's registry."""
     from airlock.cli import EXIT_BAD_INPUT, _project, err, out

@@ -130,6 +130,7 @@ class AgentPlatform(pulumi.ComponentResource):
                     node_role_arn=eks.node_role.arn,
                     subnet_ids=[s.id for s in network.private_subnets],
                     depends_on=eks.node_prerequisites,
+                    zones=list(config.network.availability_zones or []) if config.network else [],
                 ),
                 child,
             )

@@ -281,6 +281,16 @@ class SystemPoolConfig(ConfigModel):
     disk_size_gib: int = Field(50, ge=20, le=16384, description="Encrypted root volume size, GiB.")
 
 
+class CapacityReservationConfig(ConfigModel):
+    """aws: an EC2 On-Demand Capacity Reservation or a Capacity Block for ML, in one zone."""
+
+    id: Annotated[str, StringConstraints(pattern=r"^cr-[0-9a-f]{8,17}$")] = Field(description="Reservation id (cr-...).")
+    type: Literal["reservation", "capacityBlock"] = Field(
+        "reservation", description="'reservation' (On-Demand Capacity Reservation) or 'capacityBlock' (Capacity Block for ML)."
+    )
+    availability_zone: AvailabilityZone = Field(description="The reservation's zone; the pool's nodes launch only there.")
+
+
 GpuAmiType = Literal["AL2023_x86_64_NVIDIA", "BOTTLEROCKET_x86_64_NVIDIA"]
 
 
@@ -305,6 +315,18 @@ class GpuPoolConfig(ConfigModel):
     )
     ami_type: GpuAmiType = Field("AL2023_x86_64_NVIDIA", description="aws: EKS-optimized NVIDIA AMI type.")
     capacity_type: Literal["ON_DEMAND", "SPOT"] = Field("ON_DEMAND", description="aws: on-demand or spot capacity.")
+    # --- weights I/O and capacity (docs/aws.md, GPU node pools)
+    node_storage: Literal["ebs", "instanceStore"] = Field(
+        "ebs",
+        description="aws: where pods' emptyDir volumes (the model cache) live: 'ebs' (the gp3 root volume, "
+        "diskThroughputMibps) or 'instanceStore' (the instance's local NVMe disks as RAID0, AL2023 AMIs).",
+    )
+    disk_throughput_mibps: int = Field(
+        125, ge=125, le=1000, description="aws: provisioned gp3 throughput of the node volume, MiB/s (gp3 baseline: 125)."
+    )
+    capacity_reservation: CapacityReservationConfig | None = Field(
+        None, description="aws: launch into an EC2 capacity reservation or Capacity Block (p4d/p5 rarely run on demand without one)."
+    )
     node_selector: dict[str, str] = Field(
         default_factory=dict,
         description="kubernetes: labels that select this pool's existing nodes. Default: airlock.dev/gpu-pool=<name>.",

@@ -15,6 +15,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 import pulumi_random as random
 
+from components.config.load_time import disk_seconds_per_gib
 from components.config.schema import GpuPoolConfig, ModelConfig, SecretConfig
 from components.workloads.labels import labels, selector
 from components.config.naming import (
@@ -88,10 +89,14 @@ class ModelServing(pulumi.ComponentResource):
             shared.append(hf_token)
 
         pools = {pool.name: pool_scheduling(pool, ctx.platform) for pool in args.gpu_pools}
+        pool_configs = {pool.name: pool for pool in args.gpu_pools}
         self.servers = [
             ModelServer(
                 f"{name}-{model.name}",
-                ModelServerArgs(ctx, model, pools[model.pool], hub, scope, shared),
+                ModelServerArgs(
+                    ctx, model, pools[model.pool], hub, scope, shared,
+                    disk_seconds_per_gib(model, pool_configs[model.pool], ctx.platform),
+                ),
                 pulumi.ResourceOptions(parent=self),
             )
             for model in models
@@ -165,6 +170,8 @@ class ModelServerArgs:
     namespace: NamespaceScope
     # The namespace-level objects (account, API key) the pods need before they start.
     depends_on: list[pulumi.Resource]
+    # How long the node's disk takes per GiB of weights (components.config.load_time).
+    disk_seconds_per_gib: float = 0.0
 
 
 class ModelServer(pulumi.ComponentResource):
@@ -184,7 +191,7 @@ class ModelServer(pulumi.ComponentResource):
             claim = self._cache_claim(name, model, scope)
         cache = vllm.cache_volume(model, f"{model.name}-cache" if claim else None)
         volumes, mounts = vllm.volumes_and_mounts(args.hub, model, cache)
-        probes = vllm.probes(model)
+        probes = vllm.probes(model, args.disk_seconds_per_gib)
         region = ctx.aws.region if ctx.aws is not None else None
         server = container(
             "vllm",
@@ -211,7 +218,7 @@ class ModelServer(pulumi.ComponentResource):
         )
         autoscaled = model.autoscaling.enabled
         # Pulumi waits for the rollout; give it the whole start-up budget, not its 10-minute default.
-        timeout = vllm.startup_seconds(model) + 600
+        timeout = vllm.startup_seconds(model, args.disk_seconds_per_gib) + 600
         deployment_meta = metadata(model.name, scope.name, ROLE, model.name, **extra)
         deployment_meta["annotations"] = {"pulumi.com/timeoutSeconds": str(timeout)}
         self.deployment = k8s.apps.v1.Deployment(

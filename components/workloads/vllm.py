@@ -82,15 +82,17 @@ def download_gib(model: ModelConfig) -> float:
     return weight_gib(model.architecture.parameters_billions, on_disk)
 
 
-def startup_seconds(model: ModelConfig) -> int:
-    return int(STARTUP_BASE_SECONDS + download_gib(model) * LOAD_SECONDS_PER_GIB[model.weights_source])
+def startup_seconds(model: ModelConfig, disk_seconds_per_gib: float = 0.0) -> int:
+    """The slower of the source and the node's disk (components.config.load_time) sets the pace."""
+    per_gib = max(LOAD_SECONDS_PER_GIB[model.weights_source], disk_seconds_per_gib)
+    return int(STARTUP_BASE_SECONDS + download_gib(model) * per_gib)
 
 
-def probes(model: ModelConfig) -> dict[str, Spec]:
+def probes(model: ModelConfig, disk_seconds_per_gib: float = 0.0) -> dict[str, Spec]:
     """/health answers only once the engine is up, and needs no API key (the /v1 routes do,
     and a key in a probe header would be a literal secret in the manifest). The start-up
     probe's budget grows with the weights; liveness only starts counting after it."""
-    failures = max(MIN_STARTUP_FAILURES, math.ceil(startup_seconds(model) / STARTUP_PERIOD_SECONDS))
+    failures = max(MIN_STARTUP_FAILURES, math.ceil(startup_seconds(model, disk_seconds_per_gib) / STARTUP_PERIOD_SECONDS))
     return {
         "startup": http_get("/health", "http", period=STARTUP_PERIOD_SECONDS, failures=failures, timeout=5),
         "readiness": http_get("/health", "http", period=5, failures=3, timeout=5),

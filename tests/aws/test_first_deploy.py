@@ -302,3 +302,79 @@ def test_keda_cannot_scale_past_the_nodes_that_run(tmp_path: Path) -> None:
     found = issues(tmp_path, document)
     assert "no node autoscaler" in found["airlock:gpuPools[1].desiredSize"]
     assert "need 4 GPUs" in found["airlock:gpuPools[1].desiredSize"]
+
+
+# ---------------------------------------------------------------- finding 8: weights on fast disks
+
+def launch_template_of(bundle: Synthesized, pool: str) -> dict:
+    (template,) = [t["inputs"] for t in bundle.of_type("aws:ec2/launchTemplate:LaunchTemplate") if f"-{pool}:" in t["inputs"]["description"]]
+    return template
+
+
+def test_prod_h100_nodes_keep_weights_on_instance_store_raid0_and_the_probe_covers_the_load() -> None:
+    import base64
+
+    bundle = shipped("prod")
+    user_data = base64.b64decode(launch_template_of(bundle, "gpu-h100")["userData"]).decode()
+    assert "kind: NodeConfig" in user_data and "strategy: RAID0" in user_data
+    (deployment,) = [d for d in bundle.kinds("Deployment") if d["metadata"]["name"] == "llama-70b"]
+    probe = deployment["spec"]["template"]["spec"]["containers"][0]["startupProbe"]
+    budget = probe["failureThreshold"] * probe["periodSeconds"]
+    weights_gib = 70.6e9 * 2 / 1024**3  # bf16 Llama-3.3-70B
+    # Hugging Face delivers ~128 MiB/s (8 s/GiB) per replica; RAID0 NVMe does not slow it.
+    assert budget >= weights_gib * 8
+    assert int(deployment["metadata"]["annotations"]["pulumi.com/timeoutSeconds"]) > budget
+
+
+def test_on_gp3_the_probe_is_sized_from_the_shared_disk_throughput(tmp_path: Path) -> None:
+    document = stack_document("prod")
+    del document["config"]["airlock:gpuPools"][0]["nodeStorage"]
+    loaded = validate(tmp_path / "v", document)
+    assert any(w.path == "airlock:gpuPools[0].nodeStorage" and "minutes per start" in w.message for w in loaded.warnings)
+    bundle = synthesize(make_project(tmp_path, {"prod": document}), "prod", tmp_path / "out")
+    assert "userData" not in launch_template_of(bundle, "gpu-h100")
+    (deployment,) = [d for d in bundle.kinds("Deployment") if d["metadata"]["name"] == "llama-70b"]
+    probe = deployment["spec"]["template"]["spec"]["containers"][0]["startupProbe"]
+    weights_mib = 70.6e9 * 2 / 1024**2
+    # Two replicas on one p5 share the volume's 125 MiB/s: about 36 minutes of writing.
+    assert probe["failureThreshold"] * probe["periodSeconds"] >= 2 * weights_mib / 125
+
+
+def test_gp3_throughput_is_provisioned_when_asked(tmp_path: Path) -> None:
+    document = stack_document("staging")
+    document["config"]["airlock:gpuPools"][0]["diskThroughputMibps"] = 1000
+    bundle = synthesize(make_project(tmp_path, {"staging": document}), "staging", tmp_path / "out")
+    (volume,) = launch_template_of(bundle, "gpu-l40s")["blockDeviceMappings"]
+    assert volume["ebs"]["throughput"] == 1000
+
+
+# ---------------------------------------------------------------- finding 11: capacity reservations
+
+
+def test_p5_on_demand_without_a_reservation_warns_with_what_to_do(tmp_path: Path) -> None:
+    loaded = validate(tmp_path, stack_document("prod"))
+    (warning,) = [w for w in loaded.warnings if w.path == "airlock:gpuPools[0].capacityReservation"]
+    assert "Capacity Block" in warning.message and "capacityReservation {id, type, availabilityZone}" in warning.message
+
+
+def test_a_capacity_block_pins_the_pool_to_its_zone_and_market(tmp_path: Path) -> None:
+    document = stack_document("prod")
+    document["config"]["airlock:gpuPools"][0]["capacityReservation"] = {
+        "id": "cr-0123456789abcdef0", "type": "capacityBlock", "availabilityZone": "us-east-1b"
+    }
+    bundle = synthesize(make_project(tmp_path, {"prod": document}), "prod", tmp_path / "out")
+    template = launch_template_of(bundle, "gpu-h100")
+    assert template["capacityReservationSpecification"]["capacityReservationTarget"]["capacityReservationId"] == "cr-0123456789abcdef0"
+    assert template["instanceMarketOptions"] == {"marketType": "capacity-block"}
+    (group,) = [g["inputs"] for g in bundle.of_type("aws:eks/nodeGroup:NodeGroup") if g["inputs"]["nodeGroupName"] == "gpu-h100"]
+    assert group["capacityType"] == "CAPACITY_BLOCK"
+    subnets = {s["name"]: s["inputs"] for s in bundle.of_type("aws:ec2/subnet:Subnet")}
+    assert len(group["subnetIds"]) == 1
+    (zone,) = [s["availabilityZone"] for s in subnets.values() if s.get("availabilityZone") == "us-east-1b" and "private" in str(s.get("tags"))]
+    assert zone == "us-east-1b"
+
+
+def test_a_reservation_outside_the_stacks_zones_is_refused(tmp_path: Path) -> None:
+    document = stack_document("prod")
+    document["config"]["airlock:gpuPools"][0]["capacityReservation"] = {"id": "cr-0123456789abcdef0", "availabilityZone": "us-east-1f"}
+    assert "not one of the stack's zones" in issues(tmp_path, document)["airlock:gpuPools[0].capacityReservation.availabilityZone"]

@@ -33,6 +33,7 @@ from components.config.rules.models import (
 from components.config.rules.names import unique_names
 from components.config.rules.network import network_layout, vpc_endpoints
 from components.config.rules.orchestrator import orchestrator
+from components.config.rules.pools import pool_capacity_and_storage
 from components.config.rules.resources import workload_resources
 from components.config.rules.sandbox_isolation import sandbox_isolation
 from components.config.rules.sandboxes import sandbox_egress
@@ -55,6 +56,7 @@ RULES: tuple[Rule, ...] = (
     images_pinned,
     device_plugin_registry,
     gpu_pools,
+    pool_capacity_and_storage,
     models_fit,
     model_serving,
     installed_addons,
