@@ -378,3 +378,19 @@ def test_a_reservation_outside_the_stacks_zones_is_refused(tmp_path: Path) -> No
     document = stack_document("prod")
     document["config"]["airlock:gpuPools"][0]["capacityReservation"] = {"id": "cr-0123456789abcdef0", "availabilityZone": "us-east-1f"}
     assert "not one of the stack's zones" in issues(tmp_path, document)["airlock:gpuPools[0].capacityReservation.availabilityZone"]
+
+
+# ---------------------------------------------------------------- finding 10: vLLM is the upstream image, mirrored
+
+
+def test_no_dockerfile_claims_to_build_the_vllm_image_the_stacks_pin() -> None:
+    # A rebuilt image cannot carry the upstream digest the stacks pin, and its user and
+    # HF_HOME disagreed with the Deployment: vLLM is mirrored as published instead.
+    for dockerfile in (PROJECT_DIR / "images").glob("*.Dockerfile"):
+        assert "vllm/vllm-openai" not in dockerfile.read_text(), dockerfile.name
+    result = run_cli("images", "prod", "--account-id", "111122223333")
+    from components.config.schema import ImagesConfig
+
+    pinned = ImagesConfig.model_validate({}).vllm  # prod runs the default pin
+    assert f"docker://docker.io/{pinned} docker://111122223333.dkr.ecr.us-east-1.amazonaws.com/airlock-prod/vllm:" in result.stdout
+    assert "mirrored upstream" in (PROJECT_DIR / "README.md").read_text()
