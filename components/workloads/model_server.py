@@ -244,7 +244,8 @@ class ModelServer(pulumi.ComponentResource):
             opts=scope.after(claim) if claim else scope.opts,
         )
         self.service = scope.service(f"{name}-service", model.name, model.name, pods, [("http", VLLM_PORT)], **extra)
-        scope.disruption_budget(f"{name}-pdb", model.name, model.name, pods, **extra)
+        if model.replicas > 1:  # a budget over one pod (maxUnavailable 1) protects nothing
+            scope.disruption_budget(f"{name}-pdb", model.name, model.name, pods, **extra)
         if autoscaled:
             k8s.apiextensions.CustomResource(
                 f"{name}-scaler",

@@ -394,3 +394,20 @@ def test_no_dockerfile_claims_to_build_the_vllm_image_the_stacks_pin() -> None:
     pinned = ImagesConfig.model_validate({}).vllm  # prod runs the default pin
     assert f"docker://docker.io/{pinned} docker://111122223333.dkr.ecr.us-east-1.amazonaws.com/airlock-prod/vllm:" in result.stdout
     assert "mirrored upstream" in (PROJECT_DIR / "README.md").read_text()
+
+
+# ---------------------------------------------------------------- finding 13: no budgets that protect nothing
+
+
+@pytest.mark.parametrize("stack, single, kept", [
+    ("staging", {("airlock-models", "qwen3-8b")}, set()),
+    ("dev", {("airlock-orchestrator", "orchestrator"), ("airlock-egress", "egress-proxy")}, set()),
+    ("prod", set(), {("airlock-models", "llama-70b"), ("airlock-models", "llama-8b"), ("airlock-orchestrator", "orchestrator")}),
+])
+def test_only_workloads_with_more_than_one_replica_get_a_disruption_budget(stack: str, single: set, kept: set) -> None:
+    budgets = {(b["metadata"]["namespace"], b["metadata"]["name"]) for b in shipped(stack).kinds("PodDisruptionBudget")}
+    assert not budgets & single
+    assert kept <= budgets
+    deployments = {(d["metadata"]["namespace"], d["metadata"]["name"]): d["spec"].get("replicas", 2) for d in shipped(stack).kinds("Deployment")}
+    for key in budgets:
+        assert deployments[key] > 1, key
