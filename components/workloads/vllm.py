@@ -8,12 +8,15 @@ rule checked (``--max-model-len``, ``--max-num-seqs``, ``--gpu-memory-utilizatio
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Sequence
+from decimal import Decimal
 from dataclasses import dataclass
 
 from components.config.schema import MODEL_CACHE_MOUNT, ModelConfig, Profile, SecretConfig
 from components.config.defaults import PROFILES
+from components.config.quantities import parse_quantity
 from components.config.sizing import weight_gib
 from components.workloads.endpoints import NO_PROXY, VLLM_PORT, proxy_url
 from components.workloads.pod_security import Resources, Spec, empty_dir, env_from_secret, env_value, http_get, mount
@@ -69,9 +72,23 @@ def vllm_args(model: ModelConfig) -> list[str]:
     if model.chat_template:
         args += ["--chat-template", model.chat_template]
     if model.weights_source == "s3":
-        # Streams safetensors from S3 straight into GPU memory, no local copy.
+        # Streams safetensors from S3 straight into GPU memory, no local copy; its host
+        # buffer is capped so the stream cannot push the pod past its memory limit.
         args += ["--load-format", "runai_streamer"]
+        args += ["--model-loader-extra-config", json.dumps({"memory_limit": streamer_memory_bytes(model)})]
     return args
+
+
+# The RunAI streamer's host buffer: a quarter of the pod's memory limit (the engine,
+# pinned buffers and the memory-backed /dev/shm need the rest), at most 8 GiB.
+STREAMER_MEMORY_SHARE = 0.25
+STREAMER_MEMORY_MAX_BYTES = 8 * 1024**3
+
+
+def streamer_memory_bytes(model: ModelConfig) -> int:
+    assert model.resources.memory_limit, "filled by profile defaults"
+    limit = parse_quantity(model.resources.memory_limit)
+    return int(min(limit * Decimal(str(STREAMER_MEMORY_SHARE)), STREAMER_MEMORY_MAX_BYTES))
 
 
 def download_gib(model: ModelConfig) -> float:

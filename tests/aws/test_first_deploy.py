@@ -411,3 +411,24 @@ def test_only_workloads_with_more_than_one_replica_get_a_disruption_budget(stack
     deployments = {(d["metadata"]["namespace"], d["metadata"]["name"]): d["spec"].get("replicas", 2) for d in shipped(stack).kinds("Deployment")}
     for key in budgets:
         assert deployments[key] > 1, key
+
+
+# ---------------------------------------------------------------- finding 15: RunAI streamer memory
+
+
+def test_streamed_weights_have_a_streamer_memory_limit_inside_the_pod_limit() -> None:
+    import json
+
+    from components.config.quantities import parse_quantity
+
+    streamed = 0
+    for deployment in shipped("airgap").kinds("Deployment"):
+        (container, *_) = deployment["spec"]["template"]["spec"]["containers"]
+        args = container.get("args", [])
+        if "runai_streamer" not in args:
+            continue
+        streamed += 1
+        config = json.loads(args[args.index("--model-loader-extra-config") + 1])
+        limit = parse_quantity(container["resources"]["limits"]["memory"])
+        assert 0 < config["memory_limit"] <= limit / 4, (deployment["metadata"]["name"], config)
+    assert streamed == 2  # qwen3-32b (65 GB under a 33Gi limit) and llama-8b

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Iterator
 
-from components.config.defaults import weight_gib
+from components.config.sizing import weight_gib
 from components.config.errors import ConfigIssue, key_path
 from components.config.load_time import disk_seconds_per_gib
 from components.config.rules.context import RuleContext
