@@ -64,6 +64,8 @@ class AgentPlatform(pulumi.ComponentResource):
         from components.aws.registry import Registry, RegistryArgs
         from components.aws.runtime_stores import RuntimeStores, RuntimeStoresArgs
         from components.aws.secret_store import SecretStore, SecretStoreArgs
+        from components.aws.secret_values import current_secret_string
+        from components.workloads.vllm import HF_TOKEN_ENTRY
         from components.aws.stack import AwsStack
         from components.aws.storage import default_storage_class
         from components.config.images import resolve_image
@@ -183,6 +185,12 @@ class AgentPlatform(pulumi.ComponentResource):
             account_id=account.id,
             orchestrator_role_arn=orchestrator.arn,
             secret_arns=secrets.secret_arns,
+            synced_secret_values={
+                entry: current_secret_string(secrets.current_value_ids[entry], child)
+                for entry in (HF_TOKEN_ENTRY,)
+                # Only where a model downloads from the Hub: reading an empty entry would fail.
+                if entry in secrets.current_value_ids and any(m.weights_source == "huggingface" for m in config.models)
+            },
             registry_urls=registry.repository_urls,
             queue_url=stores.queue.url,
             checkpoint_table=stores.table.name,

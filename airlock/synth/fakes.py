@@ -271,6 +271,10 @@ def fake_invoke(token: str, args: dict[str, Any], region: str) -> dict[str, Any]
     if token == "aws:index/getAvailabilityZones:getAvailabilityZones":
         names = [f"{region}{z}" for z in "abcdef"]
         return {"names": names, "zoneIds": [f"use1-az{i}" for i in range(1, 7)], "id": region}
+    if token == "aws:secretsmanager/getSecretVersion:getSecretVersion":
+        # The value exists only in Secrets Manager; the program marks it secret, so bundles mask it.
+        secret_id = str(args.get("secretId") or "")
+        return {"arn": secret_id, "id": secret_id, "secretId": secret_id, "secretString": "[secret]", "versionId": "synth", "versionStages": ["AWSCURRENT"]}
     raise KeyError(f"airlock synth has no fake for provider function {token}; add one in airlock/synth/fakes.py")
 
 

@@ -141,7 +141,7 @@ class EgressProxy(pulumi.ComponentResource):
             opts=scope.after(config_map, account),
         )
         scope.service(f"{name}-service", PROXY_APP, PROXY_APP, pods, [(c.port_name, c.port) for c in clients])
-        if ctx.config.egress_proxy.replicas > 1:  # a budget over one pod protects nothing
+        if args.egress_proxy.replicas > 1:  # a budget over one pod protects nothing
             scope.disruption_budget(f"{name}-pdb", PROXY_APP, PROXY_APP, pods)
         self.register_outputs({"namespace": scope.name, "ports": {c.client: c.port for c in clients}})
 

@@ -17,6 +17,7 @@ import pulumi_random as random
 
 from components.config.load_time import disk_seconds_per_gib
 from components.config.schema import GpuPoolConfig, ModelConfig, SecretConfig
+from components.workloads.contracts import AwsServices
 from components.workloads.labels import labels, selector
 from components.config.naming import (
     EGRESS_NAMESPACE,
@@ -84,7 +85,7 @@ class ModelServing(pulumi.ComponentResource):
         )
         shared: list[pulumi.Resource] = [self.namespace, account, api_key_secret]
         hub = vllm.HubAccess.of(ctx.profile, args.secrets)
-        hf_token = self._hf_token(name, hub, models, args.secrets, scope)
+        hf_token = self._hf_token(name, hub, models, args.secrets, scope, ctx.aws)
         if hf_token is not None:
             shared.append(hf_token)
 
@@ -111,10 +112,22 @@ class ModelServing(pulumi.ComponentResource):
         models: Sequence[ModelConfig],
         secrets: Sequence[SecretConfig],
         scope: NamespaceScope,
+        aws: AwsServices | None = None,
     ) -> k8s.core.v1.Secret | None:
         if not any(vllm.hf_token_applies(hub, m) for m in models):
             return None
         entry = next(s for s in secrets if s.name == vllm.HF_TOKEN_ENTRY)
+        synced = aws.synced_secret_values.get(entry.name) if aws is not None else None
+        if synced is not None:
+            # aws: read from Secrets Manager on every `pulumi up`, so a token filled or
+            # rotated there (never through Pulumi) reaches the model servers too.
+            return k8s.core.v1.Secret(
+                f"{name}-hf-token",
+                metadata=metadata(vllm.HF_TOKEN_SECRET, scope.name, ROLE, "vllm"),
+                type="Opaque",
+                string_data={"token": synced},
+                opts=scope.opts,
+            )
         if entry.value is None:
             pulumi.log.warn(
                 f"secrets entry '{entry.name}' has no value in the stack config: model servers start without a Hugging "

@@ -203,7 +203,7 @@ class Orchestrator(pulumi.ComponentResource):
             opts=scope.after(*prerequisites),
         )
         scope.service(f"{name}-service", ORCHESTRATOR_APP, ORCHESTRATOR_APP, pods, [("http", ORCHESTRATOR_PORT)])
-        if config.orchestrator.replicas > 1:  # a budget over one pod protects nothing
+        if args.orchestrator.replicas > 1:  # a budget over one pod protects nothing
             scope.disruption_budget(f"{name}-pdb", ORCHESTRATOR_APP, ORCHESTRATOR_APP, pods)
         self.register_outputs({"namespace": scope.name, "agentVersion": self.agent_version})
 
