@@ -239,8 +239,9 @@ class AgentPlatform(pulumi.ComponentResource):
         k8s_opts = pulumi.ResourceOptions(parent=self, provider=self.cluster.provider, depends_on=self.cluster.ready)
 
         telemetry = Observability("telemetry", ObservabilityArgs(context, config.observability, config.secrets), k8s_opts)
+        proxy_ip = None
         if config.egress_proxy.enabled:
-            EgressProxy("egress", EgressProxyArgs(context, config.egress_proxy), k8s_opts)
+            proxy_ip = EgressProxy("egress", EgressProxyArgs(context, config.egress_proxy), k8s_opts).cluster_ip
         model_api_key = None
         if config.models:
             serving = ModelServing(
@@ -254,7 +255,7 @@ class AgentPlatform(pulumi.ComponentResource):
         for sandbox in config.sandboxes:
             Sandbox(
                 f"sandbox-{sandbox.name}",
-                SandboxArgs(context, sandbox, runtime_class if sandbox.isolation == "gvisor" else None),
+                SandboxArgs(context, sandbox, runtime_class if sandbox.isolation == "gvisor" else None, proxy_ip),
                 k8s_opts,
             )
         assert config.orchestrator.agent_spec is not None, "the defaults set agentSpec"

@@ -482,3 +482,22 @@ def test_a_token_set_in_the_stack_is_read_back_after_its_version_is_written(tmp_
     (secret,) = [s for s in bundle.kinds("Secret") if s["metadata"]["name"] == "hf-token"]
     assert secret["stringData"] == {"token": "[secret]"}
     assert "hf_real_token_value" not in (tmp_path / "out" / "resources.json").read_text()
+
+
+# ---------------------------------------------------------------- finding 12: no DNS for proxy-only sandboxes
+
+
+def test_proxy_only_sandboxes_reach_the_proxy_by_address_and_have_no_dns() -> None:
+    import ipaddress
+
+    bundle = shipped("prod")
+    policies = [p for p in bundle.kinds("NetworkPolicy") if p["metadata"]["namespace"] == "airlock-sbx-default"]
+    rules = [r for p in policies for r in p["spec"].get("egress", [])]
+    assert rules and not [r for r in rules if any(port.get("port") == 53 for port in r.get("ports", []))]
+    (executor,) = [d for d in bundle.kinds("Deployment") if d["metadata"]["namespace"] == "airlock-sbx-default"]
+    env = {e["name"]: e.get("value") for e in executor["spec"]["template"]["spec"]["containers"][0]["env"]}
+    host = env["HTTPS_PROXY"].removeprefix("http://").rpartition(":")[0]
+    assert ipaddress.ip_address(host)
+    # A pool with CIDR entries may still resolve internal names to them.
+    data = [p for p in bundle.kinds("NetworkPolicy") if p["metadata"]["namespace"] == "airlock-sbx-data"]
+    assert [r for p in data for r in p["spec"].get("egress", []) if any(port.get("port") == 53 for port in r.get("ports", []))]
