@@ -1,4 +1,4 @@
-"""The operator CLI: ``airlock synth``, ``airlock validate``, ``airlock cost``.
+"""The operator CLI: ``airlock synth``, ``airlock validate``, ``airlock cost``, ``airlock images``.
 
 Exit status: 0 success, 2 bad input (stack config, stack name, arguments), 1 a fault in
 Airlock itself (for example a component producing an invalid Kubernetes object).
@@ -70,7 +70,7 @@ def validate(
     """Check a stack's config (types, profile rules, sizing) without running the program."""
     from airlock.synth.run import validate_stack
 
-    loaded = validate_stack(_project(project), stack)
+    loaded = validate_stack(_project(project), stack, for_deploy=True)
     config = loaded.config
     _print_warnings([str(w) for w in loaded.warnings])
     out.print(
@@ -184,6 +184,11 @@ def _is_config_warning(message: str, result) -> bool:
 def _print_warnings(warnings: list[str]) -> None:
     for warning in warnings:
         err.print(f"[yellow]warning:[/yellow] {warning}", highlight=False, soft_wrap=True)
+
+
+from airlock.images_cli import images as _images  # noqa: E402 (its own module; needs the helpers above)
+
+app.command("images")(cli_errors(_images))
 
 
 def main() -> None:

@@ -37,11 +37,14 @@ class AgentPlatform(pulumi.ComponentResource):
         loaded = args.loaded
         self.outputs = {"platform": loaded.config.platform, "profile": loaded.config.profile}
         self.aws = None
+        self.outputs["deployPhase"] = loaded.config.deploy_phase
         if loaded.config.platform == "aws":
             self._build_aws(loaded)
         else:
             self._build_existing(loaded)
-        self._build_workloads(loaded)
+        # Bootstrap: nothing that pulls an image until the images are in the registry.
+        if loaded.config.deploy_phase == "full":
+            self._build_workloads(loaded)
         self.register_outputs(self.outputs)
 
     # ------------------------------------------------------------------ base
@@ -61,6 +64,8 @@ class AgentPlatform(pulumi.ComponentResource):
         from components.aws.registry import Registry, RegistryArgs
         from components.aws.runtime_stores import RuntimeStores, RuntimeStoresArgs
         from components.aws.secret_store import SecretStore, SecretStoreArgs
+        from components.aws.secret_values import current_secret_string
+        from components.workloads.vllm import HF_TOKEN_ENTRY
         from components.aws.stack import AwsStack
         from components.aws.storage import default_storage_class
         from components.config.images import resolve_image
@@ -94,6 +99,27 @@ class AgentPlatform(pulumi.ComponentResource):
             "cluster", EksClusterArgs(stack, config.cluster, config.system_pool, account, network, logs_key.arn), child
         )
         registry = Registry("registry", RegistryArgs(stack, account), child)
+        orchestrator = eks.irsa_role(
+            "orchestrator",
+            [ServiceAccountRef(ORCHESTRATOR_NAMESPACE, ORCHESTRATOR_SERVICE_ACCOUNT)],
+            "Agent runtime: its secrets, work queue, state table and audit bucket",
+        )
+        secrets = SecretStore("secrets", SecretStoreArgs(stack, config.secrets, account, orchestrator.role), child)
+        self.outputs.update(
+            {
+                "vpcId": network.vpc.id,
+                "privateSubnetIds": [s.id for s in network.private_subnets],
+                "clusterName": eks.cluster.name,
+                "clusterEndpoint": eks.cluster.endpoint,
+                "kubeconfig": eks.kubeconfig,
+                "registryUrls": registry.repository_urls,
+                "secretArns": secrets.secret_arns,
+            }
+        )
+        if config.deploy_phase == "bootstrap":
+            # Network, cluster, registry and secret store: enough to push images and fill
+            # secrets before the full deploy starts pods that need them (docs/aws.md).
+            return
         k8s_opts = pulumi.ResourceOptions(parent=self, provider=eks.provider, depends_on=eks.node_prerequisites)
 
         gpu_pools = [
@@ -106,6 +132,7 @@ class AgentPlatform(pulumi.ComponentResource):
                     node_role_arn=eks.node_role.arn,
                     subnet_ids=[s.id for s in network.private_subnets],
                     depends_on=eks.node_prerequisites,
+                    zones=list(config.network.availability_zones or []) if config.network else [],
                 ),
                 child,
             )
@@ -129,13 +156,7 @@ class AgentPlatform(pulumi.ComponentResource):
             "default-storage-class", pulumi.ResourceOptions.merge(k8s_opts, pulumi.ResourceOptions(depends_on=eks.cluster_services))
         )
 
-        orchestrator = eks.irsa_role(
-            "orchestrator",
-            [ServiceAccountRef(ORCHESTRATOR_NAMESPACE, ORCHESTRATOR_SERVICE_ACCOUNT)],
-            "Agent runtime: its secrets, work queue, state table and audit bucket",
-        )
         grant_bedrock_models("orchestrator-bedrock", config.cloud_models, account, orchestrator.role, child)
-        secrets = SecretStore("secrets", SecretStoreArgs(stack, config.secrets, account, orchestrator.role), child)
         stores = RuntimeStores(
             "runtime-stores",
             RuntimeStoresArgs(stack, account, orchestrator.role, config.orchestrator.audit_retention_days),
@@ -164,6 +185,12 @@ class AgentPlatform(pulumi.ComponentResource):
             account_id=account.id,
             orchestrator_role_arn=orchestrator.arn,
             secret_arns=secrets.secret_arns,
+            synced_secret_values={
+                entry: current_secret_string(secrets.current_value_ids[entry], child)
+                for entry in (HF_TOKEN_ENTRY,)
+                # Only where a model downloads from the Hub: reading an empty entry would fail.
+                if entry in secrets.current_value_ids and any(m.weights_source == "huggingface" for m in config.models)
+            },
             registry_urls=registry.repository_urls,
             queue_url=stores.queue.url,
             checkpoint_table=stores.table.name,
@@ -172,19 +199,12 @@ class AgentPlatform(pulumi.ComponentResource):
         )
         self.outputs.update(
             {
-                "vpcId": network.vpc.id,
-                "privateSubnetIds": [s.id for s in network.private_subnets],
-                "clusterName": eks.cluster.name,
-                "clusterEndpoint": eks.cluster.endpoint,
-                "kubeconfig": eks.kubeconfig,
                 "oidcProviderArn": eks.oidc_provider.arn,
-                "registryUrls": registry.repository_urls,
                 "workQueueUrl": stores.queue.url,
                 "deadLetterQueueUrl": stores.dead_letter_queue.url,
                 "stateTableName": stores.table.name,
                 "auditBucketName": stores.audit_bucket.bucket.bucket,
                 "auditLogBucketName": stores.audit_log_bucket.bucket.bucket,
-                "secretArns": secrets.secret_arns,
                 "orchestratorRoleArn": orchestrator.arn,
                 "nodeRoleArn": eks.node_role.arn,
                 # What workloads of your own must use to land on each GPU pool.
@@ -219,8 +239,9 @@ class AgentPlatform(pulumi.ComponentResource):
         k8s_opts = pulumi.ResourceOptions(parent=self, provider=self.cluster.provider, depends_on=self.cluster.ready)
 
         telemetry = Observability("telemetry", ObservabilityArgs(context, config.observability, config.secrets), k8s_opts)
+        proxy_ip = None
         if config.egress_proxy.enabled:
-            EgressProxy("egress", EgressProxyArgs(context, config.egress_proxy), k8s_opts)
+            proxy_ip = EgressProxy("egress", EgressProxyArgs(context, config.egress_proxy), k8s_opts).cluster_ip
         model_api_key = None
         if config.models:
             serving = ModelServing(
@@ -234,7 +255,7 @@ class AgentPlatform(pulumi.ComponentResource):
         for sandbox in config.sandboxes:
             Sandbox(
                 f"sandbox-{sandbox.name}",
-                SandboxArgs(context, sandbox, runtime_class if sandbox.isolation == "gvisor" else None),
+                SandboxArgs(context, sandbox, runtime_class if sandbox.isolation == "gvisor" else None, proxy_ip),
                 k8s_opts,
             )
         assert config.orchestrator.agent_spec is not None, "the defaults set agentSpec"

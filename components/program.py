@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
+from typing import Iterator
 
 import pulumi
 
@@ -19,10 +21,25 @@ class InvalidStackConfig(pulumi.RunError):
         self.error = error
 
 
+# True while `airlock synth` runs the program on the mock monitor: values still to be
+# filled in (severity "deploy") then warn instead of stopping the program.
+_offline_synthesis = False
+
+
+@contextlib.contextmanager
+def offline_synthesis() -> Iterator[None]:
+    global _offline_synthesis
+    previous, _offline_synthesis = _offline_synthesis, True
+    try:
+        yield
+    finally:
+        _offline_synthesis = previous
+
+
 def load_stack_config(project_dir: Path) -> LoadedConfig:
     stack = pulumi.get_stack()
     try:
-        loaded = load(from_pulumi_runtime(), stack, project_dir, source=f"stack '{stack}'")
+        loaded = load(from_pulumi_runtime(), stack, project_dir, source=f"stack '{stack}'", for_deploy=not _offline_synthesis)
     except ConfigError as error:
         raise InvalidStackConfig(error) from None
     for warning in loaded.warnings:

@@ -25,6 +25,7 @@ from pulumi.runtime.sync_await import _sync_await
 from airlock.synth.fakes import fake_invoke, fake_resource
 from airlock.synth.props import SECRET_MASK, struct_to_plain
 from components.config.loader import FlatConfig
+from components.program import offline_synthesis
 
 
 @dataclass
@@ -120,7 +121,8 @@ def run_program(project_dir: Path, project: str, stack: str, flat: FlatConfig, r
         def program() -> None:
             runpy.run_path(str(project_dir / "__main__.py"), run_name="__main__")
 
-        _sync_await(run_pulumi_func(program))
+        with offline_synthesis():
+            _sync_await(run_pulumi_func(program))
         outputs = _stack_outputs()
     finally:
         sys.path.remove(str(project_dir))

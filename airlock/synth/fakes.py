@@ -239,7 +239,12 @@ def _kubernetes(ctx: FakeContext) -> tuple[str, dict[str, Any]]:
     name = metadata.get("name") or ctx.name
     namespace = metadata.get("namespace")
     resource_id = f"{namespace}/{name}" if namespace else name
-    return resource_id, {"metadata": {**metadata, "uid": ctx.digest(32)}}
+    computed: dict[str, Any] = {"metadata": {**metadata, "uid": ctx.digest(32)}}
+    if ctx.type_token == "kubernetes:core/v1:Service" and (ctx.inputs.get("spec") or {}).get("type", "ClusterIP") == "ClusterIP":
+        # EKS's default service range is 172.20.0.0/16; the address is stable per Service.
+        octets = int(ctx.digest(4), 16)
+        computed["spec"] = {**(ctx.inputs.get("spec") or {}), "clusterIP": f"172.20.{octets >> 8 & 255}.{octets & 255 or 1}"}
+    return resource_id, computed
 
 
 # --------------------------------------------------------------------------- entry points
@@ -271,6 +276,10 @@ def fake_invoke(token: str, args: dict[str, Any], region: str) -> dict[str, Any]
     if token == "aws:index/getAvailabilityZones:getAvailabilityZones":
         names = [f"{region}{z}" for z in "abcdef"]
         return {"names": names, "zoneIds": [f"use1-az{i}" for i in range(1, 7)], "id": region}
+    if token == "aws:secretsmanager/getSecretVersion:getSecretVersion":
+        # The value exists only in Secrets Manager; the program marks it secret, so bundles mask it.
+        secret_id = str(args.get("secretId") or "")
+        return {"arn": secret_id, "id": secret_id, "secretId": secret_id, "secretString": "[secret]", "versionId": "synth", "versionStages": ["AWSCURRENT"]}
     raise KeyError(f"airlock synth has no fake for provider function {token}; add one in airlock/synth/fakes.py")
 
 

@@ -24,9 +24,10 @@ class SynthResult:
     out_dir: Path
 
 
-def validate_stack(project_dir: Path, stack: str) -> LoadedConfig:
+def validate_stack(project_dir: Path, stack: str, for_deploy: bool = False) -> LoadedConfig:
+    """``for_deploy``: the checks `pulumi up` runs first, values still to be filled in included."""
     flat = read_stack_file(project_dir, stack)
-    return load(flat, stack, project_dir, source=str(stack_file(project_dir, stack).relative_to(project_dir)))
+    return load(flat, stack, project_dir, source=str(stack_file(project_dir, stack).relative_to(project_dir)), for_deploy=for_deploy)
 
 
 def synthesize(project_dir: Path, stack: str, out_dir: Path) -> SynthResult:

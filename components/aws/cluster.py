@@ -20,6 +20,7 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
+from components.aws.access_entries import cluster_access_entries
 from components.aws.account import AwsAccount
 from components.aws.iam import IrsaRole, IrsaRoleArgs, ServiceAccountRef
 from components.aws.kms import EncryptionKey, EncryptionKeyArgs
@@ -199,7 +200,7 @@ class EksCluster(pulumi.ComponentResource):
             access_config=aws.eks.ClusterAccessConfigArgs(
                 authentication_mode="API",
                 # Whoever runs the first `pulumi up` becomes cluster admin (an access entry),
-                # so the same run can deploy the workloads. Add more admins as access entries.
+                # so the same run can deploy the workloads; cluster.accessEntries adds others.
                 bootstrap_cluster_creator_admin_permissions=True,
             ),
             # Networking, kube-proxy and DNS come from the managed add-ons below, configured
@@ -208,6 +209,8 @@ class EksCluster(pulumi.ComponentResource):
             tags=aws_tags(stack, eks_name),
             opts=pulumi.ResourceOptions(parent=self, depends_on=[cluster_policy, key_policy, log_group]),
         )
+        # Further admins (a CI role, teammates): the creator alone has access otherwise.
+        self.access_policies = cluster_access_entries(name, stack, cfg.access_entries, self.cluster, args.account.partition, child)
         self.kubeconfig = pulumi.Output.secret(
             kubeconfig_for(self.cluster.name, self.cluster.endpoint, self.cluster.certificate_authority.data, region)
         )

@@ -41,8 +41,9 @@ ANY_RESOURCE: ResourceFn = lambda account: ["*"]  # noqa: E731
 class Access:
     actions: tuple[str, ...]
     resources: ResourceFn = ANY_RESOURCE
-    # False only for calls that carry no AWS credentials (AssumeRoleWithWebIdentity is
-    # authenticated by the OIDC token), which are scoped by resource instead.
+    # False only for calls that carry no credentials of this account (AssumeRoleWithWebIdentity
+    # is authenticated by the OIDC token; ECR layer downloads are presigned by ECR), which are
+    # scoped by resource instead.
     principal_in_account: bool = True
     # Also require the target resource to belong to this account.
     resource_in_account: bool = False
@@ -157,8 +158,10 @@ ENDPOINT_ACCESS: dict[str, tuple[Access, ...]] = {
     "s3": (
         # This account's buckets only: a request to someone else's bucket cannot leave the VPC.
         Access(S3_OBJECTS, resource_in_account=True),
-        # ECR stores image layers in this AWS-owned bucket; nodes pull them through S3.
-        Access(("s3:GetObject",), lambda account: [starport_layer_objects(account)]),
+        # ECR stores image layers in this AWS-owned bucket; nodes pull them through S3 with
+        # URLs that ECR presigns with its own credentials, not this account's, so a
+        # principal condition would refuse every uncached pull. Read-only, one bucket.
+        Access(("s3:GetObject",), lambda account: [starport_layer_objects(account)], principal_in_account=False),
     ),
     "dynamodb": (Access(DYNAMODB_ITEMS, _arns("dynamodb", "table/*")),),
     "eks": (Access(("eks:DescribeCluster",), _arns("eks", "cluster/*")),),

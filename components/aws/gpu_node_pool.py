@@ -14,7 +14,7 @@ from typing import Sequence
 import pulumi
 import pulumi_aws as aws
 
-from components.aws.launch_template import launch_template_ref, node_launch_template
+from components.aws.launch_template import NodeOptions, launch_template_ref, node_launch_template
 from components.aws.tags import aws_tags
 from components.config.schema import GpuPoolConfig
 from components.aws.stack import AwsStack
@@ -39,6 +39,8 @@ class GpuNodePoolArgs:
     subnet_ids: list[pulumi.Input[str]]
     # Add-ons nodes need before they join (VPC CNI with policy enforcement, kube-proxy).
     depends_on: Sequence[pulumi.Resource] = ()
+    # The availability zone of each subnet in subnet_ids (a capacity reservation picks one).
+    zones: Sequence[str] = ()
 
 
 class GpuNodePool(pulumi.ComponentResource):
@@ -53,17 +55,28 @@ class GpuNodePool(pulumi.ComponentResource):
         self.scheduling = pool_scheduling(pool, "aws")
         node_name = f"{stack.cluster_name}-{pool.name}"
 
-        self.launch_template = node_launch_template(
-            f"{name}-nodes", stack, node_name, pool.ami_type, pool.disk_size_gib, pulumi.ResourceOptions(parent=self)
+        reservation = pool.capacity_reservation
+        options = NodeOptions(
+            instance_store_raid0=pool.node_storage == "instanceStore",
+            throughput_mibps=pool.disk_throughput_mibps,
+            capacity_reservation_id=reservation.id if reservation else None,
+            capacity_block=reservation is not None and reservation.type == "capacityBlock",
         )
+        self.launch_template = node_launch_template(
+            f"{name}-nodes", stack, node_name, pool.ami_type, pool.disk_size_gib, pulumi.ResourceOptions(parent=self), options
+        )
+        # A reservation lives in one zone: launching elsewhere would miss it.
+        subnet_ids = list(args.subnet_ids)
+        if reservation is not None:
+            subnet_ids = [subnet_ids[list(args.zones).index(reservation.availability_zone)]]
         self.node_group = aws.eks.NodeGroup(
             name,
             cluster_name=args.cluster_name,
             node_group_name=pool.name,
             node_role_arn=args.node_role_arn,
-            subnet_ids=args.subnet_ids,
+            subnet_ids=subnet_ids,
             ami_type=pool.ami_type,
-            capacity_type=pool.capacity_type,
+            capacity_type="CAPACITY_BLOCK" if options.capacity_block else pool.capacity_type,
             instance_types=[pool.instance_type],
             scaling_config=aws.eks.NodeGroupScalingConfigArgs(
                 min_size=pool.min_size,

@@ -60,6 +60,7 @@ class SecretStore(pulumi.ComponentResource):
             child,
         )
         self.secrets = {}
+        self.current_value_ids: dict[str, pulumi.Output[str]] = {}
         for entry in args.secrets:
             secret_name = f"{stack.cluster_name}/{entry.name}"
             secret = aws.secretsmanager.Secret(
@@ -71,14 +72,18 @@ class SecretStore(pulumi.ComponentResource):
                 tags=aws_tags(stack, secret_name, **{"airlock:secret": entry.name}),
                 opts=child,
             )
+            # What reading the secret's current value waits for: its first version, when
+            # the stack sets one (an unset entry is filled out of band).
+            self.current_value_ids[entry.name] = secret.arn
             if entry.value is not None:
-                aws.secretsmanager.SecretVersion(
+                version = aws.secretsmanager.SecretVersion(
                     f"{name}-{entry.name}",
                     secret_id=secret.id,
                     # Secret in the engine, in state and in `airlock synth` bundles alike.
                     secret_string=pulumi.Output.secret(entry.value.get_secret_value()),
                     opts=child,
                 )
+                self.current_value_ids[entry.name] = version.secret_id
             self.secrets[entry.name] = secret
         self.secret_arns = {secret_name: secret.arn for secret_name, secret in self.secrets.items()}
 

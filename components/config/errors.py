@@ -41,10 +41,15 @@ class ConfigIssue:
     path: str
     value: Any
     message: str
-    severity: Literal["error", "warning"] = "error"
+    # "deploy": a value still to be filled in (a digest, the deployer's network). It stops
+    # `pulumi up` and `airlock validate`; `airlock synth` still writes a bundle, warning.
+    severity: Literal["error", "warning", "deploy"] = "error"
 
     def __str__(self) -> str:
-        return f"{self.path} = {show_value(self.value)}: {self.message}"
+        text = f"{self.path} = {show_value(self.value)}: {self.message}"
+        if self.severity == "deploy":
+            text += " (blocks `pulumi up` and `airlock validate`; `airlock synth` still runs)"
+        return text
 
 
 class ConfigError(Exception):

@@ -19,8 +19,12 @@ _COMPONENT = r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*"
 _REFERENCE = re.compile(
     rf"^(?P<name>{_COMPONENT}(?:/{_COMPONENT})*)"
     r"(?::(?P<tag>[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}))?"
-    r"(?:@(?P<digest>sha256:[a-f0-9]{64}))?$"
+    r"(?:@(?P<digest>sha256:[a-f0-9]{64}|unset))?$"
 )
+# ``repository:tag@unset``: the digest of an image you build is known only once it is
+# built and pushed. Written explicitly so no stack ships a made-up digest; validation
+# refuses it for deployment (saying how to fill it in), synthesis only warns.
+UNSET_DIGEST = "unset"
 
 
 @dataclass(frozen=True)
@@ -31,6 +35,8 @@ class ImageRef:
     repository: str
     tag: str | None
     digest: str | None
+    # True for ``@unset``: a digest still to be filled in (``digest`` is then None).
+    digest_unset: bool = False
 
     @classmethod
     def parse(cls, text: str) -> "ImageRef":
@@ -45,9 +51,10 @@ class ImageRef:
         if not match:
             raise ValueError(
                 f"{text!r} is not an image reference; expected "
-                "[registry/]repository[:tag][@sha256:<64 hex>]"
+                "[registry/]repository[:tag][@sha256:<64 hex>], or @unset for a digest still to be filled in"
             )
-        return cls(registry, match["name"], match["tag"], match["digest"])
+        unset = match["digest"] == UNSET_DIGEST
+        return cls(registry, match["name"], match["tag"], None if unset else match["digest"], unset)
 
     @property
     def pinned(self) -> bool:

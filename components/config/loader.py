@@ -167,8 +167,11 @@ def from_pulumi_runtime() -> FlatConfig:
 # --------------------------------------------------------------------------- validation
 
 
-def load(flat: FlatConfig, stack: str, project_dir: Path, source: str | None = None) -> LoadedConfig:
-    """Validate ``flat`` completely or raise one ConfigError listing every problem."""
+def load(flat: FlatConfig, stack: str, project_dir: Path, source: str | None = None, *, for_deploy: bool = False) -> LoadedConfig:
+    """Validate ``flat`` completely or raise one ConfigError listing every problem.
+
+    ``for_deploy``: also refuse values still to be filled in (severity "deploy"), as
+    `pulumi up` and `airlock validate` do; offline synthesis only warns about them."""
     data, issues = _airlock_keys(flat)
     try:
         config = StackConfig.model_validate(data)
@@ -179,10 +182,11 @@ def load(flat: FlatConfig, stack: str, project_dir: Path, source: str | None = N
     region = flat.values.get("aws:region")
     apply_defaults(config, stack, region)
     found = check(config, RuleContext(stack=stack, region=region, project_dir=project_dir, secret_keys=flat.secret_keys))
-    errors = [issue for issue in found if issue.severity == "error"]
+    blocking = ("error", "deploy") if for_deploy else ("error",)
+    errors = [issue for issue in found if issue.severity in blocking]
     if errors:
         raise ConfigError(stack, errors, source)
-    warnings = tuple(issue for issue in found if issue.severity == "warning")
+    warnings = tuple(issue for issue in found if issue.severity not in blocking)
     return LoadedConfig(stack, config, region, project_dir, warnings)
 
 

@@ -199,6 +199,23 @@ class ClusterDnsConfig(ConfigModel):
     )
 
 
+class AccessEntryConfig(ConfigModel):
+    """aws: an IAM principal (CI role, teammate) given access to the cluster API."""
+
+    principal_arn: Annotated[str, StringConstraints(pattern=r"^arn:aws[a-z-]*:iam::[0-9]{12}:(role|user)/[A-Za-z0-9+=,.@_/-]+$")] = Field(
+        description="IAM role or user ARN (arn:aws:iam::123456789012:role/ci-deployer)."
+    )
+    access: Literal["cluster-admin", "admin", "edit", "view"] = Field(
+        "view",
+        description="EKS access policy: cluster-admin (AmazonEKSClusterAdminPolicy), admin, edit or view "
+        "(AmazonEKSAdminPolicy, AmazonEKSEditPolicy, AmazonEKSViewPolicy).",
+    )
+    namespaces: list[Name] = Field(
+        default_factory=list,
+        description="Limit the access to these namespaces. Empty (default): the whole cluster. Not for cluster-admin.",
+    )
+
+
 class ClusterConfig(ConfigModel):
     """The Kubernetes cluster: EKS built by Airlock (aws) or an existing one (kubernetes)."""
 
@@ -221,6 +238,17 @@ class ClusterConfig(ConfigModel):
         "to reach the private EKS API endpoint on port 443. `pulumi up` deploys Kubernetes objects through "
         "this endpoint, so it must run from one of these ranges (or from endpointPublicAccessCidrs). "
         "Empty (default): only the cluster's own nodes reach the API.",
+    )
+    access_entries: list[AccessEntryConfig] = Field(
+        default_factory=list,
+        description="aws: further principals (a CI role, teammates) with access to the cluster API, as EKS access "
+        "entries. Whoever runs the first `pulumi up` is cluster admin already.",
+    )
+    installed_addons: list[Literal["keda", "prometheus"]] = Field(
+        default_factory=list,
+        description="Add-ons you installed on the cluster yourself (Airlock installs neither): 'keda' (its CRDs "
+        "and operator) and 'prometheus' (scraping vLLM). Model autoscaling needs both; without them the "
+        "ScaledObject fails with 'no matches for kind'. docs/aws.md shows the Helm commands.",
     )
     log_types: list[ControlPlaneLog] = Field(
         default_factory=lambda: list(REQUIRED_LOG_TYPES),
@@ -257,6 +285,16 @@ class SystemPoolConfig(ConfigModel):
     disk_size_gib: int = Field(50, ge=20, le=16384, description="Encrypted root volume size, GiB.")
 
 
+class CapacityReservationConfig(ConfigModel):
+    """aws: an EC2 On-Demand Capacity Reservation or a Capacity Block for ML, in one zone."""
+
+    id: Annotated[str, StringConstraints(pattern=r"^cr-[0-9a-f]{8,17}$")] = Field(description="Reservation id (cr-...).")
+    type: Literal["reservation", "capacityBlock"] = Field(
+        "reservation", description="'reservation' (On-Demand Capacity Reservation) or 'capacityBlock' (Capacity Block for ML)."
+    )
+    availability_zone: AvailabilityZone = Field(description="The reservation's zone; the pool's nodes launch only there.")
+
+
 GpuAmiType = Literal["AL2023_x86_64_NVIDIA", "BOTTLEROCKET_x86_64_NVIDIA"]
 
 
@@ -281,6 +319,18 @@ class GpuPoolConfig(ConfigModel):
     )
     ami_type: GpuAmiType = Field("AL2023_x86_64_NVIDIA", description="aws: EKS-optimized NVIDIA AMI type.")
     capacity_type: Literal["ON_DEMAND", "SPOT"] = Field("ON_DEMAND", description="aws: on-demand or spot capacity.")
+    # --- weights I/O and capacity (docs/aws.md, GPU node pools)
+    node_storage: Literal["ebs", "instanceStore"] = Field(
+        "ebs",
+        description="aws: where pods' emptyDir volumes (the model cache) live: 'ebs' (the gp3 root volume, "
+        "diskThroughputMibps) or 'instanceStore' (the instance's local NVMe disks as RAID0, AL2023 AMIs).",
+    )
+    disk_throughput_mibps: int = Field(
+        125, ge=125, le=1000, description="aws: provisioned gp3 throughput of the node volume, MiB/s (gp3 baseline: 125)."
+    )
+    capacity_reservation: CapacityReservationConfig | None = Field(
+        None, description="aws: launch into an EC2 capacity reservation or Capacity Block (p4d/p5 rarely run on demand without one)."
+    )
     node_selector: dict[str, str] = Field(
         default_factory=dict,
         description="kubernetes: labels that select this pool's existing nodes. Default: airlock.dev/gpu-pool=<name>.",
@@ -335,7 +385,8 @@ class ModelResourcesConfig(ConfigModel):
 
 class AutoscalingConfig(ConfigModel):
     enabled: bool = Field(
-        False, description="Scale replicas on vllm:num_requests_waiting with KEDA (KEDA must be installed)."
+        False,
+        description="Scale replicas on vllm:num_requests_waiting with KEDA; needs cluster.installedAddons: [keda, prometheus].",
     )
     max_replicas: int | None = Field(None, ge=1, le=100, description="Upper bound. Default: replicas.")
     waiting_requests_threshold: int = Field(5, ge=1, description="Waiting requests per replica that trigger scale-out.")
@@ -552,7 +603,7 @@ class ImagesConfig(ConfigModel):
         description="OpenTelemetry collector.",
     )
     nvidia_device_plugin: ImageString = Field(
-        "nvidia/k8s-device-plugin:v0.17.0@sha256:7089559ce6153018806857f5049085bae15b3bf6f1c8bd19d8b12f707d087dea",
+        "nvcr.io/nvidia/k8s-device-plugin:v0.17.0@sha256:7089559ce6153018806857f5049085bae15b3bf6f1c8bd19d8b12f707d087dea",
         description="NVIDIA device plugin DaemonSet.",
     )
 
@@ -586,6 +637,12 @@ class StackConfig(ConfigModel):
     """Everything under ``airlock:`` in ``stacks/Pulumi.<stack>.yaml``."""
 
     platform: Platform = Field(description="'aws' (VPC + EKS built by Airlock) or 'kubernetes' (an existing cluster).")
+    deploy_phase: Literal["bootstrap", "full"] = Field(
+        "full",
+        description="aws: 'bootstrap' deploys only the network, the cluster, the registry and the secret store, so "
+        "images can be pushed (`airlock images`) and secrets filled before anything pulls them; 'full' (default) "
+        "deploys everything. docs/aws.md, first deploy.",
+    )
     profile: Profile = Field(description="'cloud', 'hybrid' or 'airgapped': how models and the internet are reached.")
     tags: dict[TagKey, Annotated[str, StringConstraints(max_length=256)]] = Field(
         default_factory=dict, description="Extra tags on every AWS resource."

@@ -43,5 +43,8 @@ class AwsServices:
     queue_url: pulumi.Input[str]
     checkpoint_table: pulumi.Input[str]
     audit_bucket: pulumi.Input[str]
+    # Current values read from Secrets Manager at deploy time (Pulumi secrets), for the few
+    # entries a workload needs as a Kubernetes Secret (the Hugging Face token).
+    synced_secret_values: dict[str, pulumi.Input[str]] = field(default_factory=dict)
     # S3 bucket of mirrored weights (model weightsSource 's3') readable by model servers, if any.
     model_server_role_arn: pulumi.Input[str] | None = None

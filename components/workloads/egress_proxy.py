@@ -141,8 +141,11 @@ class EgressProxy(pulumi.ComponentResource):
             ),
             opts=scope.after(config_map, account),
         )
-        scope.service(f"{name}-service", PROXY_APP, PROXY_APP, pods, [(c.port_name, c.port) for c in clients])
-        scope.disruption_budget(f"{name}-pdb", PROXY_APP, PROXY_APP, pods)
+        self.service = scope.service(f"{name}-service", PROXY_APP, PROXY_APP, pods, [(c.port_name, c.port) for c in clients])
+        # Sandboxes reach the proxy by this address, so they need no DNS at all.
+        self.cluster_ip: pulumi.Output[str] = self.service.spec.cluster_ip
+        if args.egress_proxy.replicas > 1:  # a budget over one pod protects nothing
+            scope.disruption_budget(f"{name}-pdb", PROXY_APP, PROXY_APP, pods)
         self.register_outputs({"namespace": scope.name, "ports": {c.client: c.port for c in clients}})
 
     def _policies(self, name: str, clients: Sequence[ProxyClient], ctx: WorkloadContext, scope: NamespaceScope) -> None:

@@ -15,7 +15,9 @@ import pulumi
 import pulumi_kubernetes as k8s
 import pulumi_random as random
 
+from components.config.load_time import disk_seconds_per_gib
 from components.config.schema import GpuPoolConfig, ModelConfig, SecretConfig
+from components.workloads.contracts import AwsServices
 from components.workloads.labels import Role, labels, selector
 from components.config.naming import (
     EGRESS_NAMESPACE,
@@ -83,15 +85,19 @@ class ModelServing(pulumi.ComponentResource):
         )
         shared: list[pulumi.Resource] = [self.namespace, account, api_key_secret]
         hub = vllm.HubAccess.of(ctx.profile, args.secrets)
-        hf_token = self._hf_token(name, hub, models, args.secrets, scope)
+        hf_token = self._hf_token(name, hub, models, args.secrets, scope, ctx.aws)
         if hf_token is not None:
             shared.append(hf_token)
 
         pools = {pool.name: pool_scheduling(pool, ctx.platform) for pool in args.gpu_pools}
+        pool_configs = {pool.name: pool for pool in args.gpu_pools}
         self.servers = [
             ModelServer(
                 f"{name}-{model.name}",
-                ModelServerArgs(ctx, model, pools[model.pool], hub, scope, shared),
+                ModelServerArgs(
+                    ctx, model, pools[model.pool], hub, scope, shared,
+                    disk_seconds_per_gib(model, pool_configs[model.pool], ctx.platform),
+                ),
                 pulumi.ResourceOptions(parent=self),
             )
             for model in models
@@ -106,10 +112,22 @@ class ModelServing(pulumi.ComponentResource):
         models: Sequence[ModelConfig],
         secrets: Sequence[SecretConfig],
         scope: NamespaceScope,
+        aws: AwsServices | None = None,
     ) -> k8s.core.v1.Secret | None:
         if not any(vllm.hf_token_applies(hub, m) for m in models):
             return None
         entry = next(s for s in secrets if s.name == vllm.HF_TOKEN_ENTRY)
+        synced = aws.synced_secret_values.get(entry.name) if aws is not None else None
+        if synced is not None:
+            # aws: read from Secrets Manager on every `pulumi up`, so a token filled or
+            # rotated there (never through Pulumi) reaches the model servers too.
+            return k8s.core.v1.Secret(
+                f"{name}-hf-token",
+                metadata=metadata(vllm.HF_TOKEN_SECRET, scope.name, ROLE, "vllm"),
+                type="Opaque",
+                string_data={"token": synced},
+                opts=scope.opts,
+            )
         if entry.value is None:
             pulumi.log.warn(
                 f"secrets entry '{entry.name}' has no value in the stack config: model servers start without a Hugging "
@@ -165,6 +183,8 @@ class ModelServerArgs:
     namespace: NamespaceScope
     # The namespace-level objects (account, API key) the pods need before they start.
     depends_on: list[pulumi.Resource]
+    # How long the node's disk takes per GiB of weights (components.config.load_time).
+    disk_seconds_per_gib: float = 0.0
 
 
 class ModelServer(pulumi.ComponentResource):
@@ -184,7 +204,7 @@ class ModelServer(pulumi.ComponentResource):
             claim = self._cache_claim(name, model, scope)
         cache = vllm.cache_volume(model, f"{model.name}-cache" if claim else None)
         volumes, mounts = vllm.volumes_and_mounts(args.hub, model, cache)
-        probes = vllm.probes(model)
+        probes = vllm.probes(model, args.disk_seconds_per_gib)
         region = ctx.aws.region if ctx.aws is not None else None
         server = container(
             "vllm",
@@ -211,7 +231,7 @@ class ModelServer(pulumi.ComponentResource):
         )
         autoscaled = model.autoscaling.enabled
         # Pulumi waits for the rollout; give it the whole start-up budget, not its 10-minute default.
-        timeout = vllm.startup_seconds(model) + 600
+        timeout = vllm.startup_seconds(model, args.disk_seconds_per_gib) + 600
         deployment_meta = metadata(model.name, scope.name, ROLE, model.name, **extra)
         deployment_meta["annotations"] = {"pulumi.com/timeoutSeconds": str(timeout)}
         self.deployment = k8s.apps.v1.Deployment(
@@ -237,7 +257,8 @@ class ModelServer(pulumi.ComponentResource):
             opts=scope.after(claim) if claim else scope.opts,
         )
         self.service = scope.service(f"{name}-service", model.name, model.name, pods, [("http", VLLM_PORT)], **extra)
-        scope.disruption_budget(f"{name}-pdb", model.name, model.name, pods, **extra)
+        if model.replicas > 1:  # a budget over one pod (maxUnavailable 1) protects nothing
+            scope.disruption_budget(f"{name}-pdb", model.name, model.name, pods, **extra)
         if autoscaled:
             k8s.apiextensions.CustomResource(
                 f"{name}-scaler",

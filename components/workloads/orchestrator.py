@@ -203,7 +203,8 @@ class Orchestrator(pulumi.ComponentResource):
             opts=scope.after(*prerequisites),
         )
         scope.service(f"{name}-service", ORCHESTRATOR_APP, ORCHESTRATOR_APP, pods, [("http", ORCHESTRATOR_PORT)])
-        scope.disruption_budget(f"{name}-pdb", ORCHESTRATOR_APP, ORCHESTRATOR_APP, pods)
+        if args.orchestrator.replicas > 1:  # a budget over one pod protects nothing
+            scope.disruption_budget(f"{name}-pdb", ORCHESTRATOR_APP, ORCHESTRATOR_APP, pods)
         self.register_outputs({"namespace": scope.name, "agentVersion": self.agent_version})
 
     # ------------------------------------------------------------------ env and credentials

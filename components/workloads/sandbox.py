@@ -1,7 +1,7 @@
 """Sandbox: one deny-by-default namespace per sandbox pool, running the sandbox executor.
 
-What a sandbox can reach is exactly: the cluster DNS resolver (only when its allowlist
-needs names resolved), its own port on the egress proxy (for its DNS-name allowlist) and
+What a sandbox can reach is exactly: the cluster DNS resolver (only when its allowlist has
+CIDR entries), its own port on the egress proxy, by Service IP (for its DNS-name allowlist) and
 its CIDR allowlist entries over TCP (minus IMDS, link-local, CGNAT and loopback). Only the
 orchestrator can reach it. It holds no Secret (a quota of zero enforces it), no
 service-account token, no route to the API server. See docs/sandboxes.md.
@@ -105,11 +105,14 @@ def egress_rules(ctx: WorkloadContext, sandbox: SandboxConfig) -> list[Spec]:
     """The sandbox's allowlist as NetworkPolicy egress rules; empty allowlist, no rules."""
     if not sandbox.egress_allowlist:
         return []
-    rules = [dns_egress_rule(ctx.dns)]
+    cidrs = [entry for entry in sandbox.egress_allowlist if is_cidr_entry(entry)]
+    # DNS is a channel out of its own: only pools with CIDR entries (which code may reach
+    # by an internal name) get the resolver. Names go through the proxy, which sandboxes
+    # reach by its Service IP and which resolves them itself.
+    rules = [dns_egress_rule(ctx.dns)] if cidrs else []
     proxy = ctx.proxy_client(f"sandbox-{sandbox.name}")
     if proxy is not None:
         rules.append({"to": [namespace_peer(EGRESS_NAMESPACE, proxy_pods())], "ports": tcp(proxy.port)})
-    cidrs = [entry for entry in sandbox.egress_allowlist if is_cidr_entry(entry)]
     if cidrs:
         rules.append({"to": [ip_block(c, never_reachable_within(c)) for c in cidrs], "ports": [{"protocol": "TCP"}]})
     return rules
@@ -121,6 +124,8 @@ class SandboxArgs:
     sandbox: SandboxConfig
     # The gVisor RuntimeClass, when this pool's isolation is 'gvisor'.
     runtime_class: k8s.node.v1.RuntimeClass | None = None
+    # The egress proxy's Service IP (no DNS needed to reach it); None without a proxy.
+    proxy_ip: pulumi.Input[str] | None = None
 
 
 class Sandbox(pulumi.ComponentResource):
@@ -161,7 +166,7 @@ class Sandbox(pulumi.ComponentResource):
             # requests = limits: the quota is sized on limits, and a sandbox never bursts into its neighbours.
             Resources(limit.cpu, limit.memory, limit.cpu, limit.memory, limit.ephemeral_storage, limit.ephemeral_storage),
             ports=[("http", EXECUTOR_PORT)],
-            env=self._env(ctx, sandbox),
+            env=self._env(ctx, sandbox, args.proxy_ip),
             mounts=[mount("work", WORK_DIR), mount("tmp", "/tmp")],
             readiness=http_get("/healthz", "http", period=5, failures=3),
             liveness=http_get("/healthz", "http", period=10, failures=3),
@@ -187,7 +192,7 @@ class Sandbox(pulumi.ComponentResource):
         self.register_outputs({"namespace": scope.name})
 
     @staticmethod
-    def _env(ctx: WorkloadContext, sandbox: SandboxConfig) -> list[Spec]:
+    def _env(ctx: WorkloadContext, sandbox: SandboxConfig, proxy_ip: pulumi.Input[str] | None) -> list[Spec]:
         env = [
             env_value("AIRLOCK_SANDBOX_POOL", sandbox.name),
             env_value("AIRLOCK_EXEC_TIMEOUT_SECONDS", str(sandbox.exec_timeout_seconds)),
@@ -197,7 +202,9 @@ class Sandbox(pulumi.ComponentResource):
         proxy = ctx.proxy_client(f"sandbox-{sandbox.name}")
         if proxy is not None:
             # Both spellings: sandboxed tools (pip, curl, git, requests) disagree on which they read.
-            url = proxy_url(proxy.port)
+            url: pulumi.Input[str] = proxy_url(proxy.port)
+            if proxy_ip is not None:
+                url = pulumi.Output.concat("http://", proxy_ip, f":{proxy.port}")
             no_proxy = ",".join(NO_PROXY)
             for key, value in (("HTTPS_PROXY", url), ("HTTP_PROXY", url), ("NO_PROXY", no_proxy)):
                 env += [env_value(key, value), env_value(key.lower(), value)]

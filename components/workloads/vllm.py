@@ -8,12 +8,15 @@ rule checked (``--max-model-len``, ``--max-num-seqs``, ``--gpu-memory-utilizatio
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Sequence
+from decimal import Decimal
 from dataclasses import dataclass
 
 from components.config.schema import MODEL_CACHE_MOUNT, ModelConfig, Profile, SecretConfig
 from components.config.defaults import PROFILES
+from components.config.quantities import parse_quantity
 from components.config.sizing import weight_gib
 from components.workloads.endpoints import NO_PROXY, VLLM_PORT, proxy_url
 from components.workloads.pod_security import Resources, Spec, empty_dir, env_from_secret, env_value, http_get, mount
@@ -69,9 +72,23 @@ def vllm_args(model: ModelConfig) -> list[str]:
     if model.chat_template:
         args += ["--chat-template", model.chat_template]
     if model.weights_source == "s3":
-        # Streams safetensors from S3 straight into GPU memory, no local copy.
+        # Streams safetensors from S3 straight into GPU memory, no local copy; its host
+        # buffer is capped so the stream cannot push the pod past its memory limit.
         args += ["--load-format", "runai_streamer"]
+        args += ["--model-loader-extra-config", json.dumps({"memory_limit": streamer_memory_bytes(model)})]
     return args
+
+
+# The RunAI streamer's host buffer: a quarter of the pod's memory limit (the engine,
+# pinned buffers and the memory-backed /dev/shm need the rest), at most 8 GiB.
+STREAMER_MEMORY_SHARE = 0.25
+STREAMER_MEMORY_MAX_BYTES = 8 * 1024**3
+
+
+def streamer_memory_bytes(model: ModelConfig) -> int:
+    assert model.resources.memory_limit, "filled by profile defaults"
+    limit = parse_quantity(model.resources.memory_limit)
+    return int(min(limit * Decimal(str(STREAMER_MEMORY_SHARE)), STREAMER_MEMORY_MAX_BYTES))
 
 
 def download_gib(model: ModelConfig) -> float:
@@ -82,15 +99,17 @@ def download_gib(model: ModelConfig) -> float:
     return weight_gib(model.architecture.parameters_billions, on_disk)
 
 
-def startup_seconds(model: ModelConfig) -> int:
-    return int(STARTUP_BASE_SECONDS + download_gib(model) * LOAD_SECONDS_PER_GIB[model.weights_source])
+def startup_seconds(model: ModelConfig, disk_seconds_per_gib: float = 0.0) -> int:
+    """The slower of the source and the node's disk (components.config.load_time) sets the pace."""
+    per_gib = max(LOAD_SECONDS_PER_GIB[model.weights_source], disk_seconds_per_gib)
+    return int(STARTUP_BASE_SECONDS + download_gib(model) * per_gib)
 
 
-def probes(model: ModelConfig) -> dict[str, Spec]:
+def probes(model: ModelConfig, disk_seconds_per_gib: float = 0.0) -> dict[str, Spec]:
     """/health answers only once the engine is up, and needs no API key (the /v1 routes do,
     and a key in a probe header would be a literal secret in the manifest). The start-up
     probe's budget grows with the weights; liveness only starts counting after it."""
-    failures = max(MIN_STARTUP_FAILURES, math.ceil(startup_seconds(model) / STARTUP_PERIOD_SECONDS))
+    failures = max(MIN_STARTUP_FAILURES, math.ceil(startup_seconds(model, disk_seconds_per_gib) / STARTUP_PERIOD_SECONDS))
     return {
         "startup": http_get("/health", "http", period=STARTUP_PERIOD_SECONDS, failures=failures, timeout=5),
         "readiness": http_get("/health", "http", period=5, failures=3, timeout=5),

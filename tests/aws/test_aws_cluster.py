@@ -22,12 +22,12 @@ def test_airgap_api_endpoint_is_private_only() -> None:
     assert "publicAccessCidrs" not in vpc
 
 
-def test_prod_public_endpoint_admits_only_the_listed_cidrs() -> None:
+def test_prod_api_endpoint_is_private_and_reached_from_the_admin_network() -> None:
+    # The admin (VPN) range is set before the first deploy; see tests/aws/test_first_deploy.py.
     vpc = cluster_inputs("prod")["vpcConfig"]
-    listed = stack_document("prod")["config"]["airlock:cluster"]["endpointPublicAccessCidrs"]
     assert vpc["endpointPrivateAccess"] is True
-    assert vpc["endpointPublicAccess"] is True
-    assert vpc["publicAccessCidrs"] == listed
+    assert vpc["endpointPublicAccess"] is False
+    assert stack_document("prod")["config"]["airlock:cluster"]["endpointPrivateAccessCidrs"] == []
 
 
 @pytest.mark.parametrize("stack", AWS_STACKS)

@@ -118,6 +118,7 @@ def test_bottlerocket_pools_get_no_device_plugin_and_a_data_volume(tmp_path: Pat
     document = stack_document("prod")
     pools = document["config"]["airlock:gpuPools"]
     pools[0]["amiType"] = "BOTTLEROCKET_x86_64_NVIDIA"  # gpu-h100; gpu-l40s stays on AL2023
+    pools[0]["nodeStorage"] = "ebs"  # instance-store RAID0 is AL2023's (nodeadm)
     set_key(document, "gpuPools", pools)
     bundle = synthesize(make_project(tmp_path, {"rocket": document}), "rocket", tmp_path / "out")
     pod = device_plugin(bundle)["spec"]["template"]["spec"]

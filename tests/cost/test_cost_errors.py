@@ -43,6 +43,7 @@ def test_unknown_cloud_model_names_it(tmp_path: Path) -> None:
 def test_region_without_prices_names_it(tmp_path: Path) -> None:
     bundle = bundle_copy("dev", tmp_path)
     edit_resources(bundle, '"availabilityZone": "us-east-1a"', '"availabilityZone": "eu-west-1a"')
+    edit_resources(bundle, '"availabilityZone": "us-east-1b"', '"availabilityZone": "eu-west-1b"')  # dev spans two zones
     result = run_cli("cost", "dev", "--bundle", str(bundle))
     assert result.returncode == 2
     assert "no prices for region 'eu-west-1'" in result.stderr

@@ -57,11 +57,11 @@ def test_dev_costs_its_node_control_plane_nat_endpoints_keys_and_secret() -> Non
         "nodes": 1 * T3_LARGE * HOURS,                       # 60.736
         "node storage": 1 * 50 * GP3_GB_MONTH,               # 4.00
         "control plane": EKS_HOURLY * HOURS,                 # 73.00
-        "network": 1 * NAT_HOURLY * HOURS + 10 * 1 * ENDPOINT_AZ_HOURLY * HOURS,  # 32.85 + 73.00: 10 interface endpoints in one AZ
+        "network": 1 * NAT_HOURLY * HOURS + 10 * 2 * ENDPOINT_AZ_HOURLY * HOURS,  # 32.85 + 146.00: 10 interface endpoints in two AZs
         "security": 5 * KMS_KEY_MONTH + 1 * SECRET_MONTH,    # 5.40
     }
     assert report["groups"] == pytest.approx({k: round(v, 2) for k, v in expected_groups.items()})
-    assert report["monthly_usd"] == pytest.approx(248.99)
+    assert report["monthly_usd"] == pytest.approx(321.99)
     assert report["models"] == [] and report["unpriced_types"] == []
     # Usage-priced resources are listed with their rates, not silently counted as $0.
     listed = " ".join(u["resource"] for u in report["usage_priced"])
@@ -100,10 +100,11 @@ def test_prod_prices_the_h100_pool_and_the_70b_model_from_a_measured_figure() ->
     report = cost_json("prod")
     h100_month = 1 * P5_48XLARGE * HOURS
     expected = (3 * M6I_XLARGE * HOURS + 3 * 50 * GP3_GB_MONTH + h100_month + 1000 * GP3_GB_MONTH
-                + 2 * G6E_XLARGE * HOURS + 2 * 500 * GP3_GB_MONTH + EKS_HOURLY * HOURS
+                + 4 * G6E_XLARGE * HOURS + 4 * 500 * GP3_GB_MONTH + EKS_HOURLY * HOURS
                 + 3 * NAT_HOURLY * HOURS + 10 * 3 * ENDPOINT_AZ_HOURLY * HOURS + 5 * KMS_KEY_MONTH + 3 * SECRET_MONTH)
-    assert report["monthly_usd"] == pytest.approx(round(expected, 2))     # 43,885.49
-    assert report["groups"]["GPU nodes"] == pytest.approx(round(h100_month + 2 * G6E_XLARGE * HOURS, 2))
+    # gpu-l40s runs desiredSize 4 nodes: with no node autoscaler, KEDA's 4 replicas need them all.
+    assert report["monthly_usd"] == pytest.approx(round(expected, 2))     # 46,682.55
+    assert report["groups"]["GPU nodes"] == pytest.approx(round(h100_month + 4 * G6E_XLARGE * HOURS, 2))
 
     llama70 = next(m for m in report["models"] if m["name"] == "llama-70b")
     replica_hourly = P5_48XLARGE * 4 / 8                     # TP 4 on an 8-GPU node: 27.52

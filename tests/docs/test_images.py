@@ -13,7 +13,7 @@ DOCKERFILES = sorted((PROJECT_DIR / "images").glob("*.Dockerfile"))
 
 
 def test_there_are_dockerfiles() -> None:
-    assert {p.name for p in DOCKERFILES} >= {"runtime.Dockerfile", "vllm.Dockerfile"}
+    assert {p.name for p in DOCKERFILES} >= {"runtime.Dockerfile"}
 
 
 @pytest.mark.parametrize("dockerfile", DOCKERFILES, ids=lambda p: p.name)

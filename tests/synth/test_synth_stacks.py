@@ -56,7 +56,7 @@ def test_cli_synth_prints_summary_and_defaults_to_out_stack(tmp_path: Path) -> N
     assert result.returncode == 0, result.stderr
     assert "aws:eks/cluster:Cluster" in result.stdout
     assert "wrote out/dev" in result.stdout
-    assert "single zone has no redundancy" in result.stderr  # warnings reach the terminal
+    assert "no network may reach the cluster API" in result.stderr  # warnings reach the terminal
     assert (project / "out" / "dev" / "resources.json").is_file()
 
 

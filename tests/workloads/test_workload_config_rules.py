@@ -93,9 +93,9 @@ def test_autoscaling_max_below_min_is_rejected_and_counts_against_the_pool(tmp_p
     assert paths(issues_for(tmp_path / "a", "prod", below)) == {"airlock:models[1].autoscaling.maxReplicas"}
 
     def beyond(config: dict) -> None:
-        config["airlock:models"][1]["autoscaling"] = {"enabled": True, "maxReplicas": 5}  # gpu-l40s: 4 nodes x 1 GPU
+        config["airlock:models"][1]["autoscaling"] = {"enabled": True, "maxReplicas": 5}  # gpu-l40s: 4 running nodes x 1 GPU
 
-    assert paths(issues_for(tmp_path / "b", "prod", beyond)) == {"airlock:gpuPools[1].maxSize"}
+    assert paths(issues_for(tmp_path / "b", "prod", beyond)) == {"airlock:gpuPools[1].desiredSize"}
 
 
 def test_internet_routes_need_the_egress_proxy(tmp_path: Path) -> None:

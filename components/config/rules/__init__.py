@@ -9,6 +9,8 @@ be deployed, and they report every problem at once.
 from __future__ import annotations
 
 from components.config.errors import ConfigIssue
+from components.config.rules.access import api_access_path
+from components.config.rules.addons import installed_addons
 from components.config.rules.addresses import airgapped_endpoints, endpoint_addresses
 from components.config.rules.cluster import (
     eks_endpoint_and_logs,
@@ -22,7 +24,7 @@ from components.config.rules.egress import (
     egress_routes,
     observability,
 )
-from components.config.rules.images import images_pinned
+from components.config.rules.images import device_plugin_registry, images_pinned
 from components.config.rules.models import (
     model_serving,
     models_fit,
@@ -31,6 +33,7 @@ from components.config.rules.models import (
 from components.config.rules.names import unique_names
 from components.config.rules.network import network_layout, vpc_endpoints
 from components.config.rules.orchestrator import orchestrator
+from components.config.rules.pools import pool_capacity_and_storage
 from components.config.rules.resources import workload_resources
 from components.config.rules.sandbox_isolation import sandbox_isolation
 from components.config.rules.sandboxes import sandbox_egress
@@ -45,14 +48,18 @@ RULES: tuple[Rule, ...] = (
     platform_scope,
     kubernetes_version,
     eks_endpoint_and_logs,
+    api_access_path,
     unique_names,
     network_layout,
     airgapped_promise,
     vpc_endpoints,
     images_pinned,
+    device_plugin_registry,
     gpu_pools,
+    pool_capacity_and_storage,
     models_fit,
     model_serving,
+    installed_addons,
     workload_resources,
     egress_routes,
     references,

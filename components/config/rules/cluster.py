@@ -26,12 +26,13 @@ def platform_scope(config: StackConfig, ctx: RuleContext) -> Iterator[ConfigIssu
         for key, cidrs in (
             ("endpointPublicAccessCidrs", config.cluster.endpoint_public_access_cidrs),
             ("endpointPrivateAccessCidrs", config.cluster.endpoint_private_access_cidrs),
+            ("accessEntries", config.cluster.access_entries),
         ):
             if cidrs:
                 yield ConfigIssue(
                     key_path("cluster", key),
-                    [str(c) for c in cidrs],
-                    "applies to platform 'aws' only (the existing cluster's API endpoint is not managed here)",
+                    "(set)",
+                    "applies to platform 'aws' only (the existing cluster's API endpoint and access are not managed here)",
                 )
         if config.cluster.cni is None:
             yield ConfigIssue(
@@ -45,6 +46,12 @@ def platform_scope(config: StackConfig, ctx: RuleContext) -> Iterator[ConfigIssu
                 key_path("images", "mirror"),
                 None,
                 "required for an airgapped stack on platform 'kubernetes': the private registry every image is pulled from",
+            )
+        if config.deploy_phase == "bootstrap":
+            yield ConfigIssue(
+                key_path("deployPhase"),
+                "bootstrap",
+                "applies to platform 'aws' only (the existing cluster and its registry exist already); allowed: 'full'",
             )
         for i, cloud_model in enumerate(config.cloud_models):
             if cloud_model.provider == "bedrock":

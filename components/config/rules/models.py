@@ -56,16 +56,23 @@ def models_fit(config: StackConfig, ctx: RuleContext) -> Iterator[ConfigIssue]:
         gpus_claimed[pool.name] += tp * most_replicas(model)
         yield from _weights_location(i, model)
     for name, claimed in gpus_claimed.items():
-        pool = pools[name]
-        capacity = pool.max_size * (pool.gpus_per_node or 0)
-        if claimed > capacity:
-            index = config.gpu_pools.index(pool)
-            yield ConfigIssue(
-                key_path("gpuPools", index, "maxSize"),
-                pool.max_size,
-                f"models on pool '{name}' need {claimed} GPUs (replicas, or autoscaling.maxReplicas, x tensorParallelSize) "
-                f"but {pool.max_size} nodes x {pool.gpus_per_node} GPUs = {capacity}; raise maxSize or lower replicas",
-            )
+        yield from _pool_capacity(config, pools[name], claimed)
+
+
+def _pool_capacity(config: StackConfig, pool, claimed: int) -> Iterator[ConfigIssue]:
+    """Airlock installs no node autoscaler (Karpenter, Cluster Autoscaler): a pool runs its
+    desiredSize nodes, and a replica (or a KEDA scale-out) beyond them stays Pending."""
+    nodes = pool.desired_size if pool.desired_size is not None else pool.min_size
+    capacity = nodes * (pool.gpus_per_node or 0)
+    if claimed > capacity:
+        index = config.gpu_pools.index(pool)
+        yield ConfigIssue(
+            key_path("gpuPools", index, "desiredSize"),
+            nodes,
+            f"models on pool '{pool.name}' need {claimed} GPUs (replicas, or autoscaling.maxReplicas, x tensorParallelSize) "
+            f"but the pool runs {nodes} nodes x {pool.gpus_per_node} GPUs = {capacity}; no node autoscaler adds nodes "
+            "(maxSize only bounds manual scaling), so raise desiredSize (and maxSize) or lower replicas/maxReplicas",
+        )
 
 
 def s3_weights_need_aws(config: StackConfig, ctx: RuleContext) -> Iterator[ConfigIssue]:

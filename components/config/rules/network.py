@@ -69,7 +69,9 @@ def network_layout(config: StackConfig, ctx: RuleContext) -> Iterator[ConfigIssu
         )
     if len(zones) == 1:
         yield ConfigIssue(
-            key_path("network", "availabilityZones"), zones, "a single zone has no redundancy; fine for dev, not for production", "warning"
+            key_path("network", "availabilityZones"),
+            zones,
+            "EKS requires subnets in at least two availability zones (CreateCluster fails otherwise); list two or more",
         )
 
 

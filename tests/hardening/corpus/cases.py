@@ -199,8 +199,10 @@ def _stack_cases() -> list[Case]:
     add("synth-alias-bomb", _validate_text("dev", BILLION_LAUGHS, "synth"), "expands to more than")
     out = [Case(i, "airlock", setup, 2, mentions) for i, setup, mentions in cases]
     # Controls: valid input must still pass (a UTF-8 BOM, and an untouched stack).
-    out.append(Case("control-stack-bom", "airlock", _validate_text("dev", "\ufeff" + dev_text), 0))
-    out.append(Case("control-stack-dev", "airlock", _validate_text("dev", dev_text), 0))
+    # The controls name the network they deploy from: without one `validate` refuses dev (issue 12).
+    deployable = dev_text.replace("endpointPublicAccessCidrs: []", "endpointPublicAccessCidrs: [198.18.7.0/28]")
+    out.append(Case("control-stack-bom", "airlock", _validate_text("dev", "\ufeff" + deployable), 0))
+    out.append(Case("control-stack-dev", "airlock", _validate_text("dev", deployable), 0))
     return out
 
 
