@@ -21,10 +21,15 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from runtime.budget import Usage
 from runtime.errors import BadInput, StateUnusable, TaskBusy, UnknownTask
+from runtime.store_queue import QUEUED, SERVICE_SCHEMA, QueueStoreMixin, iter_statements
+
+if TYPE_CHECKING:
+    from runtime.approvals import ApprovalRecord
+    from runtime.audit import AuditLog
 
 DB_NAME = "airlock.db"
 SCHEMA_VERSION = 1
@@ -37,6 +42,8 @@ FAILED = "failed"
 BUDGET_EXCEEDED = "budget_exceeded"
 WAITING_APPROVAL = "waiting_approval"
 KILLED = "killed"
+# QUEUED (runtime/store_queue.py): accepted by the service, waiting for a worker's lease.
+STATUSES = (QUEUED, RUNNING, SUCCEEDED, FAILED, BUDGET_EXCEEDED, WAITING_APPROVAL, KILLED)
 FINAL = frozenset({SUCCEEDED, BUDGET_EXCEEDED})
 
 _SCHEMA = """
@@ -254,7 +261,9 @@ def _check_airlock_database(conn: sqlite3.Connection, path: Path) -> None:
         )
 
 
-class Store:
+class Store(QueueStoreMixin):
+    """The SQLite implementation of :class:`runtime.store_api.StateStore`."""
+
     def __init__(self, state_dir: Path, *, create: bool) -> None:
         self.state_dir = state_dir
         path = state_dir / DB_NAME
@@ -278,9 +287,8 @@ class Store:
         self.conn.execute("PRAGMA foreign_keys=ON")
         self.conn.execute("PRAGMA busy_timeout=30000")
         with self.transaction() as cur:
-            for statement in _SCHEMA.split(";"):
-                if statement.strip():
-                    cur.execute(statement)
+            for statement in iter_statements(_SCHEMA + SERVICE_SCHEMA):
+                cur.execute(statement)
             row = cur.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
             if row is None:
                 cur.execute("INSERT INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
@@ -536,3 +544,56 @@ class Store:
     def audit_head(self) -> tuple[int, str] | None:
         row = self.conn.execute("SELECT seq, hash FROM audit_head WHERE id=1").fetchone()
         return (int(row[0]), str(row[1])) if row else None
+
+
+    # ------------------------------------------------------------- approvals and audit (protocol)
+
+    def approval(self, approval_id: str) -> ApprovalRecord | None:
+        from runtime import approvals
+
+        return approvals.get(self, approval_id)
+
+    def list_approvals(self, *, include_decided: bool = False) -> list[ApprovalRecord]:
+        from runtime import approvals
+
+        return approvals.list_approvals(self, include_decided=include_decided)
+
+    def decide_approval(
+        self, approval_id: str, *, approve: bool, by: str, reason: str | None, requeue_version: str | None
+    ) -> ApprovalRecord:
+        """Record a decision and, with ``requeue_version``, put the parked task back on the queue: one transaction."""
+        import time
+
+        from runtime import approvals
+        from runtime.errors import UnknownApproval
+
+        ts = now_iso()
+        with self.transaction() as cur:
+            row = cur.execute("SELECT status, decided_at, task_id FROM approvals WHERE id=?", (approval_id,)).fetchone()
+            if row is None:
+                raise UnknownApproval(approval_id)
+            if row[0] != "pending":
+                raise BadInput(f"approval {approval_id!r} was already decided ({row[0]} at {row[1]}); decisions are final")
+            cur.execute(
+                "UPDATE approvals SET status=?, decided_at=?, decided_by=?, decision_reason=? WHERE id=?",
+                ("approved" if approve else "denied", ts, by, reason, approval_id),
+            )
+            if requeue_version is not None:
+                updated = cur.execute(
+                    "UPDATE tasks SET status=?, owner=NULL, updated_at=? WHERE id=? AND status=?",
+                    (QUEUED, ts, row[2], WAITING_APPROVAL),
+                ).rowcount
+                if updated:
+                    cur.execute(
+                        "INSERT INTO queue (task_id, agent_version, enqueued_at) VALUES (?,?,?)"
+                        " ON CONFLICT(task_id) DO NOTHING",
+                        (row[2], requeue_version, time.time()),
+                    )
+        record = approvals.get(self, approval_id)
+        assert record is not None
+        return record
+
+    def open_audit(self) -> AuditLog:
+        from runtime.audit import AuditLog
+
+        return AuditLog(self.state_dir / "audit")
