@@ -12,10 +12,11 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import signal
 import socket
 import sys
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -164,6 +165,18 @@ def cmd_serve(args: argparse.Namespace) -> int:
     )
 
     class Server(uvicorn.Server):
+        @contextmanager
+        def capture_signals(self) -> Iterator[None]:
+            # uvicorn re-raises SIGTERM after shutting down (the process would die by the
+            # signal before draining); a drained service exits 0 instead.
+            handled = (signal.SIGINT, signal.SIGTERM)
+            previous = {sig: signal.signal(sig, self.handle_exit) for sig in handled}
+            try:
+                yield
+            finally:
+                for sig, handler in previous.items():
+                    signal.signal(sig, handler)
+
         def handle_exit(self, sig: int, frame: Any) -> None:
             # Drain starts at the signal: /readyz turns 503, workers stop claiming at once.
             ctx.draining.set()
