@@ -179,6 +179,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
         def handle_exit(self, sig: int, frame: Any) -> None:
             # Drain starts at the signal: /readyz turns 503, workers stop claiming at once.
+            if not ctx.draining.is_set():
+                log.info("received %s: draining (no new tasks; runners stop at their next step boundary)", signal.Signals(sig).name)
             ctx.draining.set()
             ctx.wake.set()
             super().handle_exit(sig, frame)
