@@ -143,6 +143,7 @@ def owner_alive(owner: str | None) -> bool:
         return False
     host, _, rest = owner.partition(":")
     pid_text, _, ticks = rest.partition(":")
+    ticks = ticks.split("/", 1)[0]  # a service worker's lease owner is "<process>/<worker>"
     if host != socket.gethostname():
         return True  # another host: we cannot tell, so assume it is alive (safe side)
     try:
@@ -266,6 +267,9 @@ class Store(QueueStoreMixin):
 
     def __init__(self, state_dir: Path, *, create: bool) -> None:
         self.state_dir = state_dir
+        # Set by a service worker while it runs a leased task: checkpoints then commit only
+        # while the task is still this worker's (a process that lost its lease cannot write).
+        self.fence_owner: str | None = None
         path = state_dir / DB_NAME
         if not create and not path.exists():
             raise BadInput(f"--state: {str(state_dir)!r} holds no Airlock state (no {DB_NAME})")
@@ -450,6 +454,7 @@ class Store(QueueStoreMixin):
         base = len(state.messages)
         seq = state.checkpoint_seq + 1
         with self.transaction() as cur:
+            self._check_fence(cur, task_id)
             if new_messages:
                 cur.executemany(
                     "INSERT INTO messages VALUES (?,?,?)",

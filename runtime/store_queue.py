@@ -25,6 +25,10 @@ from runtime.store_api import Claim, EventRecord, Submission, TaskPage
 
 QUEUED = "queued"
 
+
+class LeaseLost(Exception):
+    """This worker's lease on the task ended (expired and taken over); it must not write the task."""
+
 SERVICE_SCHEMA = """
 CREATE TABLE IF NOT EXISTS queue (
     task_id TEXT PRIMARY KEY REFERENCES tasks(id),
@@ -77,6 +81,15 @@ def decode_cursor(cursor: str) -> tuple[str, str]:
 
 class QueueStoreMixin:
     """Queue, leases, submissions and events on the SQLite connection of the store."""
+
+    fence_owner: str | None
+
+    def _check_fence(self, cur: sqlite3.Cursor, task_id: str) -> None:
+        if self.fence_owner is None:
+            return
+        row = cur.execute("SELECT owner FROM tasks WHERE id=?", (task_id,)).fetchone()
+        if row is None or row[0] != self.fence_owner:
+            raise LeaseLost(f"task {task_id}: lease held by {row[0] if row else None}, not {self.fence_owner}")
 
     # ------------------------------------------------------------- submissions
 

@@ -26,6 +26,7 @@ from runtime.service.context import ServiceContext
 from runtime.service.events import AuditTee
 from runtime.service.webhook import signed_notifier
 from runtime.store import FAILED
+from runtime.store_queue import LeaseLost
 from runtime.telemetry import Telemetry, configure
 
 log = logging.getLogger("airlock.service.workers")
@@ -39,6 +40,7 @@ class WorkerPool:
         self.threads: list[threading.Thread] = []
         self._telemetry: Telemetry | None = None
         self._stopped = threading.Event()
+        self.owners: dict[str, str] = {}  # task id -> the worker's lease owner id
 
     def start(self) -> None:
         for index in range(self.ctx.settings.concurrency):
@@ -68,22 +70,28 @@ class WorkerPool:
         period = ctx.settings.lease_seconds / 3
         while not self._stopped.wait(period):
             with ctx._held_lock:
-                task_ids = list(ctx.held)
-            if not task_ids:
-                continue
+                by_owner: dict[str, list[str]] = {}
+                for task_id, owner in self.owners.items():
+                    by_owner.setdefault(owner, []).append(task_id)
+            kept: set[str] = set()
             try:
-                kept = ctx.store().renew_leases(ctx.owner, task_ids, ctx.settings.lease_seconds)
+                for owner, task_ids in by_owner.items():
+                    kept |= ctx.store().renew_leases(owner, task_ids, ctx.settings.lease_seconds)
             except Exception as exc:  # a failed renewal is retried next period; expiry is the backstop
                 log.warning("lease heartbeat failed: %s: %s", type(exc).__name__, exc)
                 continue
             with ctx._held_lock:
-                for task_id in task_ids:
-                    if task_id not in kept and task_id in ctx.held:
-                        log.warning("lease on task %s was lost; its runner stops at the next step boundary", task_id)
-                        ctx.held[task_id] = True
+                for task_ids in by_owner.values():
+                    for task_id in task_ids:
+                        if task_id not in kept and task_id in ctx.held:
+                            log.warning("lease on task %s was lost; its runner stops at the next step boundary", task_id)
+                            ctx.held[task_id] = True
 
     def _work(self) -> None:
         ctx = self.ctx
+        # Each worker is its own lease owner: a lease that expired under one worker (a stall)
+        # is never mistaken for another worker's of the same process.
+        owner = f"{ctx.owner}/{threading.current_thread().name}"
         while not ctx.draining.is_set():
             agent = ctx.agent
             if agent is None:
@@ -91,7 +99,7 @@ class WorkerPool:
                 continue
             store = ctx.store()
             try:
-                claim = None if store.global_kill() else store.claim_next(ctx.owner, agent.version, ctx.settings.lease_seconds)
+                claim = None if store.global_kill() else store.claim_next(owner, agent.version, ctx.settings.lease_seconds)
             except Exception as exc:
                 log.warning("claiming failed: %s: %s", type(exc).__name__, exc)
                 claim = None
@@ -101,14 +109,16 @@ class WorkerPool:
                 continue
             with ctx._held_lock:
                 ctx.held[claim.task_id] = False
+                self.owners[claim.task_id] = owner
             if claim.expired_owner:
                 ctx.metrics.lease_expiries.inc()
                 log.info("task %s taken over from expired lease of %s", claim.task_id, claim.expired_owner)
             try:
-                self._run(claim.task_id, agent)
+                self._run(claim.task_id, agent, owner)
             finally:
                 with ctx._held_lock:
                     ctx.held.pop(claim.task_id, None)
+                    self.owners.pop(claim.task_id, None)
 
     def _telemetry_for(self, agent: Any) -> Telemetry:
         if self._telemetry is None:
@@ -119,7 +129,7 @@ class WorkerPool:
         with self.ctx._held_lock:
             return self.ctx.held.get(task_id, True)
 
-    def _run(self, task_id: str, agent: Any) -> None:
+    def _run(self, task_id: str, agent: Any, owner: str) -> None:
         ctx = self.ctx
         store = ctx.store()
         runner: Runner | None = None
@@ -133,20 +143,25 @@ class WorkerPool:
             should_yield=lambda: ctx.draining.is_set() or self._lost(task_id),
             **({"notify": notify} if notify else {}),
         )
+        store.fence_owner = owner  # type: ignore[attr-defined]
         try:
             outcome = runner.resume(task_id, leased=True)
         except TaskYielded:
-            if not self._lost(task_id):
-                store.release_lease(task_id, ctx.owner, done=False)
+            if store.release_lease(task_id, owner, done=False):
                 log.info("task %s yielded at a step boundary and is queued again", task_id)
+            return
+        except LeaseLost as exc:
+            log.warning("task %s: lease lost, left to its new holder (%s)", task_id, exc)
             return
         except (Exception, SystemExit) as exc:  # a fault in one task must not take the worker down
             message = str(exc) if isinstance(exc, BadInput) else f"internal error: {type(exc).__name__}: {exc}"
             log.error("task %s failed: %s", task_id, message)
-            if not self._lost(task_id):
+            lease = store.lease_of(task_id)
+            if lease is not None and lease[0] == owner:  # still ours: record the failure
                 store.set_status(task_id, FAILED, error=agent.redactor.text(message))
-                store.release_lease(task_id, ctx.owner, done=True)
+                store.release_lease(task_id, owner, done=True)
             return
-        if not self._lost(task_id):
-            store.release_lease(task_id, ctx.owner, done=True)
+        finally:
+            store.fence_owner = None  # type: ignore[attr-defined]
+        store.release_lease(task_id, owner, done=True)
         log.info("task %s: %s", task_id, outcome.status)
