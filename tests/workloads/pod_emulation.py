@@ -31,7 +31,9 @@ def emulate(
     *,
     secrets: dict[str, dict[str, str]],
     secret_env: dict[str, str],
+    remap: bool = True,
 ) -> EmulatedPod:
+    """``remap=False`` keeps the env's container paths (for running the real image with these mounts)."""
     namespace = deployment["metadata"]["namespace"]
     spec = pod_spec(deployment)
     (container,) = spec["containers"]
@@ -56,7 +58,7 @@ def emulate(
         if "value" in variable:
             value = variable["value"]
             for path, directory in sorted(mounts.items(), key=lambda item: -len(item[0])):
-                if value == path or value.startswith(path + "/"):
+                if remap and (value == path or value.startswith(path + "/")):
                     value = str(directory) + value[len(path):]
                     break
             env[variable["name"]] = value
