@@ -135,3 +135,19 @@ def pid_alive(pid: int) -> bool:
     except ProcessLookupError:
         return False
     return True
+
+
+def events_until(client: httpx.Client, task_id: str, kind: str, after: int = 0) -> list[dict[str, Any]]:
+    """Read the task's event stream until an event of `kind` arrives (streams of waiting tasks stay open)."""
+    seen: list[dict[str, Any]] = []
+    buffer = ""
+    headers = {"Last-Event-ID": str(after)} if after else {}
+    with client.stream("GET", f"/v1/tasks/{task_id}/events", headers=headers) as response:
+        for chunk in response.iter_text():
+            buffer += chunk
+            while "\n\n" in buffer:
+                block, buffer = buffer.split("\n\n", 1)
+                seen += sse_events(block + "\n\n")
+                if any(e["event"] == kind for e in seen):
+                    return seen
+    return seen
