@@ -495,6 +495,9 @@ class Store(QueueStoreMixin):
                 + " WHERE id=?",
                 (status, error, now_iso(), task_id),
             )
+            if status not in (RUNNING, QUEUED):
+                # Ended outside a worker (e.g. `airlock-runtime kill` on a queued task): no worker may pick it up.
+                cur.execute("DELETE FROM queue WHERE task_id=? AND lease_owner IS NULL", (task_id,))
 
     # ------------------------------------------------------------- kill switch
 

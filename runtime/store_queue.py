@@ -190,9 +190,11 @@ class QueueStoreMixin:
 
         now = time.time()
         with self.transaction() as cur:
+            # Only tasks that still need a worker (a task ended meanwhile by other means is skipped).
             row = cur.execute(
-                "SELECT task_id, lease_owner FROM queue WHERE agent_version=?"
-                " AND (lease_owner IS NULL OR lease_expires_at < ?) ORDER BY enqueued_at LIMIT 1",
+                "SELECT q.task_id, q.lease_owner FROM queue q JOIN tasks t ON t.id = q.task_id"
+                " WHERE q.agent_version=? AND (q.lease_owner IS NULL OR q.lease_expires_at < ?)"
+                " AND t.status IN ('queued', 'running') ORDER BY q.enqueued_at LIMIT 1",
                 (agent_version, now),
             ).fetchone()
             if row is None:

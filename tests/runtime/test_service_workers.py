@@ -92,3 +92,43 @@ def test_a_hung_tool_times_out_without_stalling_leases_or_other_tasks(ws, serve,
     metrics = httpx.get(service.url + "/metrics").text
     assert re.search(r"^airlock_lease_expiries_total 0\.0$", metrics, re.M)
     assert 'airlock_tool_calls_total{outcome="error",policy="allow",tool="nap"} 1.0' in metrics
+
+
+def test_cancel_stops_a_running_task_at_its_next_step_boundary(ws, serve, services):
+    release = threading.Event()
+    model = serve("openai", refund_script())
+    model.on_request = lambda n, body: release.wait(60) if n == 1 else None
+    spec = ws.spec(model, tools=[tool("lookup_order"), tool("issue_refund")])
+    tokens_file = ws.root / "tokens"
+    token = make_token(tokens_file, "ops", "submit")
+    service = start_service(ws.state, spec, tokens_file=tokens_file, env=ws.env)
+    services.append(service)
+    client = service.client(token)
+    task_id = client.post("/v1/tasks", json={"task": "Refund order 7"}).json()["task_id"]
+    wait_for(lambda: model.count == 1, service.proc, service.log_path, "the first model call")
+    assert client.post(f"/v1/tasks/{task_id}/cancel").json()["status"] == "running"  # stops at the boundary
+    release.set()
+    done = wait_status(client, task_id, {"killed", "succeeded", "failed"})
+    assert done["status"] == "killed" and model.count == 1  # the tool call after the boundary never ran
+
+
+def test_a_queued_task_killed_from_the_cli_is_never_run(ws, serve, services):
+    from runtime_testkit import run_cli
+
+    model = serve("openai", [final("ran")])
+    spec = ws.spec(model, tools=[])
+    tokens_file = ws.root / "tokens"
+    token = make_token(tokens_file, "ops", "admin")
+    service = start_service(ws.state, spec, tokens_file=tokens_file, env=ws.env)
+    services.append(service)
+    client = service.client(token)
+    client.post("/v1/kill")
+    first = client.post("/v1/tasks", json={"task": "first"}).json()["task_id"]
+    killed = run_cli("kill", first, "--state", str(ws.state))
+    assert killed.rc == 0, killed.stderr
+    client.delete("/v1/kill")
+    second = client.post("/v1/tasks", json={"task": "second"}).json()["task_id"]
+    assert wait_status(client, second, {"succeeded", "failed"})["status"] == "succeeded"
+    assert client.get(f"/v1/tasks/{first}").json()["status"] == "killed"
+    assert [m["content"] for b in model.requests for m in b["messages"] if m["role"] == "user"] == ["second"]
+    assert "airlock_queue_depth 0.0" in httpx.get(service.url + "/metrics").text
