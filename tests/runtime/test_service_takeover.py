@@ -40,7 +40,7 @@ def test_sigkilled_process_tasks_are_taken_over_exactly_once(ws, serve, services
     model.on_request = lambda n, body: time.sleep(0.01)  # model calls take a moment, like real ones
     spec = ws.spec(model, tools=[tool("record_effect")])
     tokens_file = ws.root / "tokens"
-    token = make_token(tokens_file, "loadgen", "submit")
+    token = make_token(tokens_file, "loadgen", "admin")
     env = {**ws.env, "AIRLOCK_LEASE_SECONDS": "5"}
     a = start_service(ws.state, spec, tokens_file=tokens_file, env=env, concurrency=4, log_name="a.log")
     b = start_service(ws.state, spec, tokens_file=tokens_file, env=env, concurrency=4, log_name="b.log")
@@ -58,14 +58,18 @@ def test_sigkilled_process_tasks_are_taken_over_exactly_once(ws, serve, services
 
     ids = []
     with a.client(token) as ca, b.client(token) as cb:
+        # Queue everything first (the kill switch holds the workers), so the kill below lands
+        # with most of the work still ahead, however fast this machine is.
+        assert ca.post("/v1/kill").json() == {"engaged": True}
         for i in range(TASKS):
             client = ca if i % 2 else cb
             response = client.post("/v1/tasks", json={"task": f"Handle order {i}"})
             assert response.status_code == 201, response.text
             ids.append(response.json()["task_id"])
+        assert cb.delete("/v1/kill").json() == {"engaged": False}
 
     # Kill A once it is visibly mid-run: it has executed tools and still holds leases.
-    wait_for(lambda: sum(1 for r in attempts() if r[1] == a.proc.pid) >= 20, a.proc, a.log_path, "A to be busy")
+    wait_for(lambda: sum(1 for r in attempts() if r[1] == a.proc.pid) >= 10, a.proc, a.log_path, "A to be busy")
     a.proc.send_signal(signal.SIGKILL)
     a.proc.wait()
     killed_at = time.time()
