@@ -69,10 +69,10 @@ def test_a_hung_tool_times_out_without_stalling_leases_or_other_tasks(ws, serve,
             final("carried on after the timeout"),
         ],
     )
-    spec = ws.spec(model, tools=[tool("nap", timeoutSeconds=3)])
+    spec = ws.spec(model, tools=[tool("nap", timeoutSeconds=10)])
     tokens_file = ws.root / "tokens"
     token = make_token(tokens_file, "ops", "submit")
-    # Leases of 0.6 s: a heartbeat stalled by the hung tool would lose the lease within the tool's 3 s.
+    # Leases of 0.6 s: a heartbeat stalled by the hung tool would lose the lease within the tool's 10 s.
     service = start_service(
         ws.state, spec, tokens_file=tokens_file, env={**ws.env, "AIRLOCK_LEASE_SECONDS": "0.6"}, concurrency=2
     )
@@ -88,7 +88,7 @@ def test_a_hung_tool_times_out_without_stalling_leases_or_other_tasks(ws, serve,
     assert done["status"] == "succeeded" and done["output"] == "carried on after the timeout"
     seen = next(b for b in model.requests if len(b["messages"]) > 2)
     result = [m for m in seen["messages"] if m["role"] == "tool"][0]["content"]
-    assert result.startswith("error:") and "timeoutSeconds=3" in result
+    assert result.startswith("error:") and "timeoutSeconds=10" in result
     metrics = httpx.get(service.url + "/metrics").text
     assert re.search(r"^airlock_lease_expiries_total 0\.0$", metrics, re.M)
     assert 'airlock_tool_calls_total{outcome="error",policy="allow",tool="nap"} 1.0' in metrics
