@@ -193,6 +193,7 @@ class TaskState:
 
 
 _SQLITE_HEADER = b"SQLite format 3\x00"
+_CHECKED_IN_THIS_PROCESS: set[str] = set()
 
 
 def _check_state_dir(state_dir: Path, path: Path) -> bool:
@@ -273,7 +274,11 @@ class Store(QueueStoreMixin):
         path = state_dir / DB_NAME
         if not create and not path.exists():
             raise BadInput(f"--state: {str(state_dir)!r} holds no Airlock state (no {DB_NAME})")
-        existed = _check_state_dir(state_dir, path)
+        # Reading the header opens and closes the database file, and closing any descriptor of
+        # it drops every POSIX lock SQLite holds on it in this process: with several threads
+        # (the service) that corrupts the database. So check once per process, before any lock.
+        key = str(path.absolute())
+        existed = key in _CHECKED_IN_THIS_PROCESS or _check_state_dir(state_dir, path)
         try:
             state_dir.mkdir(parents=True, exist_ok=True)
             if not existed:
@@ -285,8 +290,9 @@ class Store(QueueStoreMixin):
             self.conn.execute("PRAGMA journal_mode=WAL")
         except (OSError, sqlite3.Error) as exc:
             raise StateUnusable(f"--state: cannot use {str(state_dir)!r} as a state directory: {exc}") from None
-        if existed:
+        if existed and key not in _CHECKED_IN_THIS_PROCESS:
             _check_airlock_database(self.conn, path)
+        _CHECKED_IN_THIS_PROCESS.add(key)
         self.conn.execute("PRAGMA synchronous=FULL")
         self.conn.execute("PRAGMA foreign_keys=ON")
         self.conn.execute("PRAGMA busy_timeout=30000")
