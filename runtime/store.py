@@ -16,6 +16,7 @@ import json
 import os
 import socket
 import sqlite3
+import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -193,7 +194,10 @@ class TaskState:
 
 
 _SQLITE_HEADER = b"SQLite format 3\x00"
-_CHECKED_IN_THIS_PROCESS: set[str] = set()
+# Open stores per database file in this process: the header check runs only while none is
+# open, since only an open connection can hold the POSIX locks a close() would drop.
+_OPEN_IN_THIS_PROCESS: dict[str, int] = {}
+_OPEN_LOCK = threading.Lock()
 
 
 def _check_state_dir(state_dir: Path, path: Path) -> bool:
@@ -276,9 +280,12 @@ class Store(QueueStoreMixin):
             raise BadInput(f"--state: {str(state_dir)!r} holds no Airlock state (no {DB_NAME})")
         # Reading the header opens and closes the database file, and closing any descriptor of
         # it drops every POSIX lock SQLite holds on it in this process: with several threads
-        # (the service) that corrupts the database. So check once per process, before any lock.
-        key = str(path.absolute())
-        existed = key in _CHECKED_IN_THIS_PROCESS or _check_state_dir(state_dir, path)
+        # (the service) that corrupted the database. So check only when no store is open here.
+        self._key = key = str(path.absolute())
+        with _OPEN_LOCK:
+            open_here = _OPEN_IN_THIS_PROCESS.get(key, 0) > 0
+            existed = open_here or _check_state_dir(state_dir, path)
+            _OPEN_IN_THIS_PROCESS[key] = _OPEN_IN_THIS_PROCESS.get(key, 0) + 1
         try:
             state_dir.mkdir(parents=True, exist_ok=True)
             if not existed:
@@ -289,10 +296,15 @@ class Store(QueueStoreMixin):
             self.conn = sqlite3.connect(path, isolation_level=None, timeout=30.0)
             self.conn.execute("PRAGMA journal_mode=WAL")
         except (OSError, sqlite3.Error) as exc:
+            with _OPEN_LOCK:
+                _OPEN_IN_THIS_PROCESS[key] -= 1
             raise StateUnusable(f"--state: cannot use {str(state_dir)!r} as a state directory: {exc}") from None
-        if existed and key not in _CHECKED_IN_THIS_PROCESS:
-            _check_airlock_database(self.conn, path)
-        _CHECKED_IN_THIS_PROCESS.add(key)
+        if existed and not open_here:
+            try:
+                _check_airlock_database(self.conn, path)
+            except StateUnusable:
+                self.close()
+                raise
         self.conn.execute("PRAGMA synchronous=FULL")
         self.conn.execute("PRAGMA foreign_keys=ON")
         self.conn.execute("PRAGMA busy_timeout=30000")
@@ -310,6 +322,8 @@ class Store(QueueStoreMixin):
 
     def close(self) -> None:
         self.conn.close()
+        with _OPEN_LOCK:
+            _OPEN_IN_THIS_PROCESS[self._key] = max(0, _OPEN_IN_THIS_PROCESS.get(self._key, 1) - 1)
 
     @contextmanager
     def audited(
