@@ -11,7 +11,7 @@ advertised to the model either.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from runtime.budget import BudgetLimits
@@ -38,6 +38,7 @@ class Agent:
     redactor: Redactor
     limits: BudgetLimits
     prices: dict[str, Price]
+    tool_timeouts: dict[str, float] = field(default_factory=dict)
 
     @property
     def spec(self) -> AgentSpec:
@@ -109,4 +110,5 @@ def load_agent(loaded: LoadedSpec, *, router: Router | None = None, sandboxes: M
         redactor=Redactor(redact_values),
         limits=BudgetLimits.from_spec(spec.budgets),
         prices=prices,
+        tool_timeouts={t.name: t.timeout_seconds for t in spec.tools},
     )

@@ -102,6 +102,13 @@ def build_parser() -> argparse.ArgumentParser:
     state(kill)
     kill.add_argument("--clear", action="store_true", help="clear the kill switch for all tasks")
     as_json(kill)
+
+    from runtime.service.server import add_serve_arguments, add_token_arguments
+
+    add_serve_arguments(sub.add_parser("serve", help="run the HTTP service: API, workers, approvals page"))
+    token = sub.add_parser("token", help="API tokens for `serve`")
+    token_sub = token.add_subparsers(dest="token_command", required=True, parser_class=_Parser, metavar="ACTION")
+    add_token_arguments(token_sub.add_parser("create", help="print a new token once and append its hash to a file"))
     return parser
 
 
@@ -405,7 +412,15 @@ COMMANDS = {
     "approvals": _cmd_approvals,
     "audit": _cmd_audit,
     "kill": _cmd_kill,
+    "serve": lambda args, out: _service_command("cmd_serve", args),
+    "token": lambda args, out: _service_command("cmd_token_create", args),
 }
+
+
+def _service_command(name: str, args: argparse.Namespace) -> int:
+    from runtime.service import server
+
+    return int(getattr(server, name)(args))
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -44,6 +44,7 @@ from runtime.store import (
     current_owner,
 )
 from runtime.telemetry import TOOL_ARGUMENTS, TOOL_RESULT, Telemetry
+from runtime.tool_timeout import DEFAULT_TIMEOUT_SECONDS, call_with_timeout
 from runtime.tools import ToolArgumentsError, ToolContext
 
 _VALID_CALL_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
@@ -69,6 +70,14 @@ class TaskOutcome:
             "usage": self.usage.public(),
             "pending_approval": self.pending_approval,
         }
+
+
+class TaskYielded(Exception):
+    """The runner stopped at a step boundary because its worker asked it to (drain, lost lease).
+
+    Nothing is lost: every step is checkpointed, so the task continues from there in
+    whichever process leases it next.
+    """
 
 
 def new_task_id() -> str:
@@ -108,6 +117,7 @@ class Runner:
         progress: Callable[[str], None] | None = None,
         notify: Callable[[str, dict[str, Any], float], tuple[bool, str]] = notify_webhook,
         clock: Callable[[], float] = time.monotonic,
+        should_yield: Callable[[], bool] | None = None,
     ) -> None:
         self.agent = agent
         self.store = store
@@ -117,6 +127,7 @@ class Runner:
         self._progress = progress
         self._notify = notify
         self._clock = clock
+        self._should_yield = should_yield
         self.task_id = ""
         self.state = TaskState(messages=[], usage=Usage(), checkpoint_seq=0)
         self._t0 = 0.0
@@ -156,7 +167,10 @@ class Runner:
         self.state = self.store.load_state(self.task_id)
         return self._segment()
 
-    def resume(self, task_id: str) -> TaskOutcome:
+    def resume(self, task_id: str, *, leased: bool = False) -> TaskOutcome:
+        """Continue a task. ``leased``: the caller holds the task's queue lease (the service's
+        workers), which already makes it the only runner, so no process check and no
+        clearing of a pending per-task kill."""
         task = self.store.get_task(task_id)
         if task is None:
             raise UnknownTask(task_id)
@@ -172,7 +186,8 @@ class Runner:
             if pending.notify_status is None:
                 self._notify_pending(pending.id, pending.request.to_json())
             return stored_outcome(self.store, task_id)
-        self.store.claim(task_id, current_owner())
+        if not leased:
+            self.store.claim(task_id, current_owner())
         self.state = self.store.load_state(task_id)
         self._audit("task_resumed", {"from_status": task.status, "checkpoint_seq": self.state.checkpoint_seq})
         return self._segment()
@@ -222,6 +237,8 @@ class Runner:
 
     def _boundary(self) -> TaskOutcome | None:
         """The kill switch, checked before every model call and every tool call."""
+        if self._should_yield is not None and self._should_yield():
+            raise TaskYielded(self.task_id)
         task_kill, global_kill = self.store.kill_state(self.task_id)
         if not task_kill and global_kill is None:
             return None
@@ -466,7 +483,8 @@ class Runner:
         )
         error_type = None
         try:
-            content = tool.invoke(kwargs, context)
+            timeout = self.agent.tool_timeouts.get(name) or DEFAULT_TIMEOUT_SECONDS
+            content = call_with_timeout(lambda: tool.invoke(kwargs, context), timeout, name)
             details = tool.audit_fields(content) if tool.audit_fields else {}
         except (Exception, SystemExit) as exc:  # a tool's failure is the model's information, not our crash
             error_type = type(exc).__name__
@@ -654,4 +672,4 @@ def stored_outcome(store: Store, task_id: str) -> TaskOutcome:
     )
 
 
-__all__ = ["RUNNING", "Runner", "TaskOutcome", "stored_outcome", "unresolved_calls"]
+__all__ = ["RUNNING", "Runner", "TaskOutcome", "TaskYielded", "stored_outcome", "unresolved_calls"]

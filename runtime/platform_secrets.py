@@ -25,8 +25,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-SECRETS_DIR_ENV = "AIRLOCK_SECRETS_DIR"
-SECRET_ARNS_FILE_ENV = "AIRLOCK_SECRET_ARNS_FILE"
+from runtime import contract
+
+SECRETS_DIR_ENV = contract.SECRETS_DIR_ENV
+SECRET_ARNS_FILE_ENV = contract.SECRET_ARNS_FILE_ENV
 SCHEME = "airlock"
 
 # The stack's secret names (components/config/schema.py `Name`): lowercase letters, digits and

@@ -28,7 +28,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
 from pydantic.alias_generators import to_camel
 
-from runtime import hosts, platform_secrets, yaml_safe
+from runtime import contract, hosts, platform_secrets, yaml_safe
 from runtime.canonical import canonical_json, sha256_hex
 from runtime.errors import BadInput
 from runtime.field_errors import FieldError, field_errors, format_path
@@ -36,7 +36,7 @@ from runtime.strict_numbers import reject_bool_for_number
 from runtime.tool_kinds import tool_kind_problems
 
 PROFILES = ("cloud", "hybrid", "airgapped")
-PROFILE_ENV = "AIRLOCK_PROFILE"
+PROFILE_ENV = contract.PROFILE_ENV
 Profile = Literal["cloud", "hybrid", "airgapped"]
 SECRET_NAME_PATTERN = r"^[A-Za-z_][A-Za-z0-9_.-]*$"
 
@@ -216,7 +216,7 @@ class ToolSpec(_SpecModel):
     pool: str | None = Field(
         default=None, pattern=r"^[a-z][a-z0-9-]{0,39}$", description="Sandbox: the pool (airlock:sandboxes[].name)."
     )
-    timeout_seconds: int | None = Field(default=None, ge=1, le=3600, description="Sandbox: wall-clock limit per exec.")
+    timeout_seconds: int | None = Field(default=None, ge=1, le=3600, description="Seconds one call may take (python: default 60, then an error result; sandbox: per exec).")
     memory_mb: int | None = Field(default=None, ge=32, le=65536, description="Sandbox: memory limit per exec, MiB.")
 
 

@@ -16,15 +16,21 @@ import json
 import os
 import socket
 import sqlite3
+import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from runtime.budget import Usage
 from runtime.errors import BadInput, StateUnusable, TaskBusy, UnknownTask
+from runtime.store_queue import QUEUED, SERVICE_SCHEMA, QueueStoreMixin, iter_statements
+
+if TYPE_CHECKING:
+    from runtime.approvals import ApprovalRecord
+    from runtime.audit import AuditLog
 
 DB_NAME = "airlock.db"
 SCHEMA_VERSION = 1
@@ -37,6 +43,8 @@ FAILED = "failed"
 BUDGET_EXCEEDED = "budget_exceeded"
 WAITING_APPROVAL = "waiting_approval"
 KILLED = "killed"
+# QUEUED (runtime/store_queue.py): accepted by the service, waiting for a worker's lease.
+STATUSES = (QUEUED, RUNNING, SUCCEEDED, FAILED, BUDGET_EXCEEDED, WAITING_APPROVAL, KILLED)
 FINAL = frozenset({SUCCEEDED, BUDGET_EXCEEDED})
 
 _SCHEMA = """
@@ -136,6 +144,7 @@ def owner_alive(owner: str | None) -> bool:
         return False
     host, _, rest = owner.partition(":")
     pid_text, _, ticks = rest.partition(":")
+    ticks = ticks.split("/", 1)[0]  # a service worker's lease owner is "<process>/<worker>"
     if host != socket.gethostname():
         return True  # another host: we cannot tell, so assume it is alive (safe side)
     try:
@@ -185,6 +194,10 @@ class TaskState:
 
 
 _SQLITE_HEADER = b"SQLite format 3\x00"
+# Open stores per database file in this process: the header check runs only while none is
+# open, since only an open connection can hold the POSIX locks a close() would drop.
+_OPEN_IN_THIS_PROCESS: dict[str, int] = {}
+_OPEN_LOCK = threading.Lock()
 
 
 def _check_state_dir(state_dir: Path, path: Path) -> bool:
@@ -254,13 +267,25 @@ def _check_airlock_database(conn: sqlite3.Connection, path: Path) -> None:
         )
 
 
-class Store:
+class Store(QueueStoreMixin):
+    """The SQLite implementation of :class:`runtime.store_api.StateStore`."""
+
     def __init__(self, state_dir: Path, *, create: bool) -> None:
         self.state_dir = state_dir
+        # Set by a service worker while it runs a leased task: checkpoints then commit only
+        # while the task is still this worker's (a process that lost its lease cannot write).
+        self.fence_owner: str | None = None
         path = state_dir / DB_NAME
         if not create and not path.exists():
             raise BadInput(f"--state: {str(state_dir)!r} holds no Airlock state (no {DB_NAME})")
-        existed = _check_state_dir(state_dir, path)
+        # Reading the header opens and closes the database file, and closing any descriptor of
+        # it drops every POSIX lock SQLite holds on it in this process: with several threads
+        # (the service) that corrupted the database. So check only when no store is open here.
+        self._key = key = str(path.absolute())
+        with _OPEN_LOCK:
+            open_here = _OPEN_IN_THIS_PROCESS.get(key, 0) > 0
+            existed = open_here or _check_state_dir(state_dir, path)
+            _OPEN_IN_THIS_PROCESS[key] = _OPEN_IN_THIS_PROCESS.get(key, 0) + 1
         try:
             state_dir.mkdir(parents=True, exist_ok=True)
             if not existed:
@@ -271,16 +296,21 @@ class Store:
             self.conn = sqlite3.connect(path, isolation_level=None, timeout=30.0)
             self.conn.execute("PRAGMA journal_mode=WAL")
         except (OSError, sqlite3.Error) as exc:
+            with _OPEN_LOCK:
+                _OPEN_IN_THIS_PROCESS[key] -= 1
             raise StateUnusable(f"--state: cannot use {str(state_dir)!r} as a state directory: {exc}") from None
-        if existed:
-            _check_airlock_database(self.conn, path)
+        if existed and not open_here:
+            try:
+                _check_airlock_database(self.conn, path)
+            except StateUnusable:
+                self.close()
+                raise
         self.conn.execute("PRAGMA synchronous=FULL")
         self.conn.execute("PRAGMA foreign_keys=ON")
         self.conn.execute("PRAGMA busy_timeout=30000")
         with self.transaction() as cur:
-            for statement in _SCHEMA.split(";"):
-                if statement.strip():
-                    cur.execute(statement)
+            for statement in iter_statements(_SCHEMA + SERVICE_SCHEMA):
+                cur.execute(statement)
             row = cur.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
             if row is None:
                 cur.execute("INSERT INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
@@ -292,6 +322,8 @@ class Store:
 
     def close(self) -> None:
         self.conn.close()
+        with _OPEN_LOCK:
+            _OPEN_IN_THIS_PROCESS[self._key] = max(0, _OPEN_IN_THIS_PROCESS.get(self._key, 1) - 1)
 
     @contextmanager
     def audited(
@@ -442,6 +474,7 @@ class Store:
         base = len(state.messages)
         seq = state.checkpoint_seq + 1
         with self.transaction() as cur:
+            self._check_fence(cur, task_id)
             if new_messages:
                 cur.executemany(
                     "INSERT INTO messages VALUES (?,?,?)",
@@ -482,6 +515,9 @@ class Store:
                 + " WHERE id=?",
                 (status, error, now_iso(), task_id),
             )
+            if status not in (RUNNING, QUEUED):
+                # Ended outside a worker (e.g. `airlock-runtime kill` on a queued task): no worker may pick it up.
+                cur.execute("DELETE FROM queue WHERE task_id=? AND lease_owner IS NULL", (task_id,))
 
     # ------------------------------------------------------------- kill switch
 
@@ -536,3 +572,56 @@ class Store:
     def audit_head(self) -> tuple[int, str] | None:
         row = self.conn.execute("SELECT seq, hash FROM audit_head WHERE id=1").fetchone()
         return (int(row[0]), str(row[1])) if row else None
+
+
+    # ------------------------------------------------------------- approvals and audit (protocol)
+
+    def approval(self, approval_id: str) -> ApprovalRecord | None:
+        from runtime import approvals
+
+        return approvals.get(self, approval_id)
+
+    def list_approvals(self, *, include_decided: bool = False) -> list[ApprovalRecord]:
+        from runtime import approvals
+
+        return approvals.list_approvals(self, include_decided=include_decided)
+
+    def decide_approval(
+        self, approval_id: str, *, approve: bool, by: str, reason: str | None, requeue_version: str | None
+    ) -> ApprovalRecord:
+        """Record a decision and, with ``requeue_version``, put the parked task back on the queue: one transaction."""
+        import time
+
+        from runtime import approvals
+        from runtime.errors import UnknownApproval
+
+        ts = now_iso()
+        with self.transaction() as cur:
+            row = cur.execute("SELECT status, decided_at, task_id FROM approvals WHERE id=?", (approval_id,)).fetchone()
+            if row is None:
+                raise UnknownApproval(approval_id)
+            if row[0] != "pending":
+                raise BadInput(f"approval {approval_id!r} was already decided ({row[0]} at {row[1]}); decisions are final")
+            cur.execute(
+                "UPDATE approvals SET status=?, decided_at=?, decided_by=?, decision_reason=? WHERE id=?",
+                ("approved" if approve else "denied", ts, by, reason, approval_id),
+            )
+            if requeue_version is not None:
+                updated = cur.execute(
+                    "UPDATE tasks SET status=?, owner=NULL, updated_at=? WHERE id=? AND status=?",
+                    (QUEUED, ts, row[2], WAITING_APPROVAL),
+                ).rowcount
+                if updated:
+                    cur.execute(
+                        "INSERT INTO queue (task_id, agent_version, enqueued_at) VALUES (?,?,?)"
+                        " ON CONFLICT(task_id) DO NOTHING",
+                        (row[2], requeue_version, time.time()),
+                    )
+        record = approvals.get(self, approval_id)
+        assert record is not None
+        return record
+
+    def open_audit(self) -> AuditLog:
+        from runtime.audit import AuditLog
+
+        return AuditLog(self.state_dir / "audit")

@@ -12,7 +12,7 @@ from typing import Any, Protocol
 
 DEFAULT_POOL = "default"
 PYTHON_ONLY = ("target",)
-SANDBOX_ONLY = ("language", "pool", "timeoutSeconds", "memoryMb")
+SANDBOX_ONLY = ("language", "pool", "memoryMb")  # timeoutSeconds applies to both kinds
 
 
 class _Tool(Protocol):

@@ -9,9 +9,10 @@ from __future__ import annotations
 from components.workloads.labels import ROLE_LABEL, selector
 from components.config.endpoints import CLUSTER_DOMAIN
 from components.config.naming import EGRESS_NAMESPACE, TELEMETRY_NAMESPACE, sandbox_namespace
+from runtime import contract
 
 ORCHESTRATOR_APP = "orchestrator"
-ORCHESTRATOR_PORT = 8080  # runtime HTTP API, /healthz, /readyz and /metrics
+ORCHESTRATOR_PORT = contract.PORT  # runtime HTTP API, /healthz, /readyz and /metrics
 
 VLLM_PORT = 8000
 

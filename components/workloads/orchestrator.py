@@ -64,13 +64,15 @@ from components.workloads.pod_security import (
 )
 from components.workloads.scope import NamespaceScope, owned_namespace
 from components.workloads.vllm import API_KEY_KEY
+from runtime import contract
 
 ROLE: Role = "orchestrator"
-RUNTIME_UID = 10001
-AGENT_DIR = "/etc/airlock/agent"
-SECRETS_DIR = "/var/run/secrets/airlock/secrets"
-SECRET_ARNS_DIR = "/etc/airlock/secret-arns"
-STATE_DIR = "/var/lib/airlock"
+# Port, probes, paths, variable names and the drain period: the runtime's own contract.
+RUNTIME_UID = contract.RUNTIME_UID
+AGENT_DIR = contract.AGENT_DIR
+SECRETS_DIR = contract.SECRETS_DIR
+SECRET_ARNS_DIR = contract.SECRET_ARNS_DIR
+STATE_DIR = contract.STATE_DIR
 MODEL_API_KEY_SECRET = "model-api-key"
 SECRETS_SECRET = "orchestrator-secrets"
 # Namespaces labelled with this may call the runtime's API (an ingress controller, Prometheus).
@@ -146,10 +148,17 @@ class Orchestrator(pulumi.ComponentResource):
             {"name": "agent-spec", "configMap": {"name": agent_spec.metadata.name, "defaultMode": 0o444}},
             empty_dir("tmp", "256Mi"),
             empty_dir("state", "1Gi"),
+            # API bearer tokens (hashes only), made with `airlock-runtime token create`: docs/api.md.
+            {"name": "api-tokens", "secret": {"secretName": contract.API_TOKENS_SECRET, "defaultMode": 0o440}},
         ]
-        mounts = [mount("agent-spec", AGENT_DIR, read_only=True), mount("tmp", "/tmp"), mount("state", STATE_DIR)]
+        mounts = [
+            mount("agent-spec", AGENT_DIR, read_only=True),
+            mount("tmp", contract.TMP_DIR),
+            mount("state", STATE_DIR),
+            mount("api-tokens", contract.API_TOKENS_DIR, read_only=True),
+        ]
         env = self._env(args)
-        env.append(env_value("AIRLOCK_AGENT_VERSION", self.agent_version))
+        env.append(env_value(contract.AGENT_VERSION_ENV, self.agent_version))
 
         credentials = self._credentials(name, ctx, args.secrets, scope)
         if credentials is not None:
@@ -168,7 +177,7 @@ class Orchestrator(pulumi.ComponentResource):
             )
             prerequisites.append(key)
             # The agent spec's local routes name apiKeyEnv: VLLM_API_KEY; a reference, never a value.
-            env.append(env_from_secret("VLLM_API_KEY", MODEL_API_KEY_SECRET, API_KEY_KEY))
+            env.append(env_from_secret(contract.MODEL_API_KEY_ENV, MODEL_API_KEY_SECRET, API_KEY_KEY))
 
         res = args.orchestrator.resources
         pods = orchestrator_pods()
@@ -176,12 +185,13 @@ class Orchestrator(pulumi.ComponentResource):
             "runtime",
             ctx.image("runtime"),
             Resources(res.cpu_request, res.memory_request, res.cpu_limit, res.memory_limit, "128Mi", "2Gi"),
-            ports=[("http", ORCHESTRATOR_PORT)],
+            args=list(contract.SERVE_ARGS),
+            ports=[(contract.PORT_NAME, ORCHESTRATOR_PORT)],
             env=env,
             mounts=mounts,
-            startup=http_get("/healthz", "http", period=5, failures=24),
-            readiness=http_get("/readyz", "http", period=10, failures=3),
-            liveness=http_get("/healthz", "http", period=10, failures=3),
+            startup=http_get(contract.HEALTHZ_PATH, contract.PORT_NAME, period=5, failures=24),
+            readiness=http_get(contract.READYZ_PATH, contract.PORT_NAME, period=10, failures=3),
+            liveness=http_get(contract.HEALTHZ_PATH, contract.PORT_NAME, period=10, failures=3),
         )
         pod = pod_spec(
             service_account=ORCHESTRATOR_SERVICE_ACCOUNT,
@@ -189,7 +199,7 @@ class Orchestrator(pulumi.ComponentResource):
             volumes=volumes,
             uid=RUNTIME_UID,
             spread_labels=pods,
-            termination_grace_seconds=60,
+            termination_grace_seconds=contract.DRAIN_GRACE_SECONDS,
         )
         k8s.apps.v1.Deployment(
             f"{name}-deployment",
@@ -213,14 +223,15 @@ class Orchestrator(pulumi.ComponentResource):
     def _env(args: OrchestratorArgs) -> list[Spec]:
         ctx = args.context
         env = [
-            env_value("AIRLOCK_PROFILE", ctx.profile),
-            env_value("AIRLOCK_PLATFORM", ctx.platform),
-            env_value("AIRLOCK_STACK", args.stack),
-            env_value("AIRLOCK_LOG_LEVEL", args.orchestrator.log_level),
-            env_value("AIRLOCK_AGENT_SPEC", f"{AGENT_DIR}/agent.yaml"),
-            env_value("AIRLOCK_STATE_DIR", STATE_DIR),
-            env_value("AIRLOCK_MODEL_ROUTES", json.dumps(model_routes(args.models, args.cloud_models), sort_keys=True)),
-            env_value("AIRLOCK_SANDBOXES", json.dumps({s.name: executor_url(s.name) for s in args.sandboxes}, sort_keys=True)),
+            env_value(contract.PROFILE_ENV, ctx.profile),
+            env_value(contract.PLATFORM_ENV, ctx.platform),
+            env_value(contract.STACK_ENV, args.stack),
+            env_value(contract.LOG_LEVEL_ENV, args.orchestrator.log_level),
+            env_value(contract.AGENT_SPEC_ENV, contract.AGENT_SPEC_FILE),
+            env_value(contract.STATE_DIR_ENV, STATE_DIR),
+            env_value(contract.API_TOKENS_FILE_ENV, contract.API_TOKENS_FILE),
+            env_value(contract.MODEL_ROUTES_ENV, json.dumps(model_routes(args.models, args.cloud_models), sort_keys=True)),
+            env_value(contract.SANDBOXES_ENV, json.dumps({s.name: executor_url(s.name) for s in args.sandboxes}, sort_keys=True)),
             env_value("OTEL_SERVICE_NAME", "airlock-runtime"),
             env_value("OTEL_EXPORTER_OTLP_ENDPOINT", collector_otlp_http_url()),
             env_value("OTEL_EXPORTER_OTLP_PROTOCOL", "http/protobuf"),
@@ -232,9 +243,9 @@ class Orchestrator(pulumi.ComponentResource):
         if aws is not None:
             env += [
                 env_value("AWS_REGION", aws.region),
-                env_value("AIRLOCK_QUEUE_URL", aws.queue_url),
-                env_value("AIRLOCK_CHECKPOINT_TABLE", aws.checkpoint_table),
-                env_value("AIRLOCK_AUDIT_BUCKET", aws.audit_bucket),
+                env_value(contract.QUEUE_URL_ENV, aws.queue_url),
+                env_value(contract.CHECKPOINT_TABLE_ENV, aws.checkpoint_table),
+                env_value(contract.AUDIT_BUCKET_ENV, aws.audit_bucket),
             ]
             no_proxy += aws_direct_hosts(aws.region)
         proxy = ctx.proxy_client("orchestrator")
@@ -253,11 +264,11 @@ class Orchestrator(pulumi.ComponentResource):
             arns = k8s.core.v1.ConfigMap(
                 f"{name}-secret-arns",
                 metadata=metadata("secret-arns", scope.name, ROLE, ORCHESTRATOR_APP),
-                data={"secret-arns.json": pulumi.Output.json_dumps(dict(sorted(ctx.aws.secret_arns.items())))},
+                data={contract.SECRET_ARNS_FILE.rsplit("/", 1)[1]: pulumi.Output.json_dumps(dict(sorted(ctx.aws.secret_arns.items())))},
                 opts=scope.opts,
             )
             volume = {"name": "secret-arns", "configMap": {"name": arns.metadata.name, "defaultMode": 0o444}}
-            return arns, volume, SECRET_ARNS_DIR, env_value("AIRLOCK_SECRET_ARNS_FILE", f"{SECRET_ARNS_DIR}/secret-arns.json")
+            return arns, volume, SECRET_ARNS_DIR, env_value(contract.SECRET_ARNS_FILE_ENV, contract.SECRET_ARNS_FILE)
         values = {s.name: s.value for s in secrets if s.value is not None}
         # (On aws the config rules already warn about empty store entries.)
         unset = [(i, s) for i, s in enumerate(secrets) if s.value is None] if ctx.platform == "kubernetes" else []
@@ -278,7 +289,7 @@ class Orchestrator(pulumi.ComponentResource):
         )
         # One file per secret (the runtime's file: broker); readable by the runtime's group only.
         volume = {"name": "secrets", "secret": {"secretName": SECRETS_SECRET, "defaultMode": 0o440}}
-        return secret, volume, SECRETS_DIR, env_value("AIRLOCK_SECRETS_DIR", SECRETS_DIR)
+        return secret, volume, SECRETS_DIR, env_value(contract.SECRETS_DIR_ENV, SECRETS_DIR)
 
     # ------------------------------------------------------------------ network
 

@@ -106,3 +106,20 @@ def nap(seconds: float) -> str:
 async def async_lookup(order_id: int) -> dict:
     """Async tool."""
     return {"order_id": order_id, "async": True}
+
+
+def record_effect(order_id: int, context: ToolContext) -> dict:
+    """A side effect shared by several processes: every execution is logged with its pid and time,
+    the effect itself applied once per idempotency key (under a file lock, as a payments API would)."""
+    import fcntl
+
+    with open(EFFECTS / "shared.lock", "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        with open(EFFECTS / "shared_attempts.log", "a") as fh:
+            fh.write(f"{context.task_id} {os.getpid()} {time.time():.6f} {context.idempotency_key}\n")
+        effects = EFFECTS / "shared_effects.log"
+        lines = effects.read_text().splitlines() if effects.exists() else []
+        if not any(line.split()[0] == context.idempotency_key for line in lines):
+            with open(effects, "a") as fh:
+                fh.write(f"{context.idempotency_key} {context.task_id}\n")
+    return {"order_id": order_id, "done": True}

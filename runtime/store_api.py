@@ -1,0 +1,136 @@
+"""The store interface: everything the runtime persists, behind one protocol.
+
+Tasks, messages and checkpoints, the idempotency ledger, approvals, the work queue and
+its leases, the kill switches, task events and the audit head. SQLite
+(:class:`runtime.store.Store`, the embedded default) is the implementation today;
+other backends (AWS, PostgreSQL) implement the same protocol and are picked by
+``AIRLOCK_STORE`` in :func:`open_store`. The service and its workers talk only to this
+protocol, never to SQL.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+
+from runtime.errors import BadInput
+
+if TYPE_CHECKING:
+    from runtime.approvals import ApprovalRecord
+    from runtime.audit import AuditLog
+    from runtime.store import TaskRow, TaskState
+
+
+@dataclass(frozen=True)
+class Submission:
+    """A task accepted by the API, queued for a worker."""
+
+    task_id: str
+    agent_name: str
+    agent_version: str
+    spec_text: str
+    spec_path: str | None
+    spec_dir: str
+    task_text: str
+    request_sha256: str
+    submitted_by: str
+    idempotency_key: str | None = None
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Claim:
+    task_id: str
+    expired_owner: str | None
+    """Set when the task was taken over from a lease that expired (its holder died or hung)."""
+
+
+@dataclass(frozen=True)
+class EventRecord:
+    id: int
+    kind: str
+    data: dict[str, Any]
+    created_at: str
+
+
+@dataclass(frozen=True)
+class TaskPage:
+    task_ids: list[str]
+    next_cursor: str | None
+
+
+@runtime_checkable
+class StateStore(Protocol):
+    """What a backend stores. Methods are synchronous; one instance is used by one thread."""
+
+    state_dir: Path
+
+    def close(self) -> None: ...
+
+    # tasks, checkpoints (the runner's side: see runtime/loop.py)
+    def get_task(self, task_id: str) -> TaskRow | None: ...
+    def load_state(self, task_id: str) -> TaskState: ...
+    def set_status(self, task_id: str, status: str, *, error: str | None = None, release: bool = True) -> None: ...
+    def page_tasks(self, *, status: str | None, limit: int, cursor: tuple[str, str] | None) -> TaskPage: ...
+    def count_by_status(self) -> dict[str, int]: ...
+
+    # submissions
+    def submit_task(self, sub: Submission, *, audit_head: tuple[int, str] | None = None) -> None: ...
+    def find_submission(self, idempotency_key: str) -> tuple[str, str] | None: ...
+    def task_metadata(self, task_id: str) -> dict[str, Any]: ...
+
+    # queue and leases
+    def enqueue(self, task_id: str, agent_version: str) -> None: ...
+    def queue_depth(self) -> int: ...
+    def claim_next(self, owner: str, agent_version: str, lease_seconds: float) -> Claim | None: ...
+    def renew_leases(self, owner: str, task_ids: Sequence[str], lease_seconds: float) -> set[str]: ...
+    def release_lease(self, task_id: str, owner: str, *, done: bool) -> bool: ...
+    def withdraw(self, task_id: str) -> bool: ...
+    def lease_of(self, task_id: str) -> tuple[str | None, float | None] | None: ...
+
+    # kill switches
+    def request_kill(self, task_id: str) -> None: ...
+    def global_kill(self) -> dict[str, Any] | None: ...
+    def engage_global_kill(self, info: dict[str, Any]) -> None: ...
+    def clear_global_kill(self) -> bool: ...
+
+    # approvals
+    def approval(self, approval_id: str) -> ApprovalRecord | None: ...
+    def list_approvals(self, *, include_decided: bool = False) -> list[ApprovalRecord]: ...
+    def decide_approval(
+        self, approval_id: str, *, approve: bool, by: str, reason: str | None, requeue_version: str | None
+    ) -> ApprovalRecord: ...
+    def count_pending_approvals(self) -> int: ...
+    def approvals_of_task(self, task_id: str) -> tuple[int, int]: ...
+
+    # events and audit
+    def append_event(self, task_id: str, kind: str, data: dict[str, Any]) -> int: ...
+    def events_after(self, task_id: str, after_id: int, limit: int = 500) -> list[EventRecord]: ...
+    def record_audit_head(self, head: tuple[int, str] | None) -> None: ...
+    def open_audit(self) -> AuditLog: ...
+
+
+SQLITE_SCHEME = "sqlite://"
+
+
+def state_dir_of(url: str) -> Path:
+    """The state directory an ``AIRLOCK_STORE`` URL names (SQLite only, today)."""
+    if url.startswith(SQLITE_SCHEME):
+        path = url[len(SQLITE_SCHEME) :]
+        if not path.startswith("/") or len(path) < 2:
+            raise BadInput(f"AIRLOCK_STORE: {url!r}: use sqlite:///absolute/path/to/state-dir")
+        return Path(path)
+    if url.startswith(("aws:", "postgresql://", "postgres://")):
+        raise BadInput(
+            f"AIRLOCK_STORE: {url.split(':', 1)[0]!r} stores are not available in this runtime version; "
+            "allowed: sqlite:///<state dir>"
+        )
+    raise BadInput(f"AIRLOCK_STORE: {url!r} is not a store URL; allowed: sqlite:///<state dir>")
+
+
+def open_store(url: str, *, create: bool = True) -> StateStore:
+    from runtime.store import Store
+
+    return Store(state_dir_of(url), create=create)

@@ -1,0 +1,111 @@
+"""Two `serve` processes on one state directory; one is SIGKILLed mid-run and restarted.
+
+Every task ends `succeeded`, every side effect happens exactly once (counted by the
+test's own tool, which logs each execution with its process id), and no task is ever
+run by two live processes: a task touched by the killed process is continued by another
+only after the kill.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+from collections import defaultdict
+
+import httpx
+import pytest
+from runtime_testkit import Call, calls, final, tool
+from service_kit import make_token, start_service, wait_for
+
+TASKS = 200
+
+
+@pytest.fixture
+def services():
+    started = []
+    yield started
+    for service in started:
+        if service.proc.poll() is None:
+            service.proc.kill()
+            service.proc.wait()
+
+
+def test_sigkilled_process_tasks_are_taken_over_exactly_once(ws, serve, services):
+    def effect_turn(body):
+        order = int(next(m for m in body["messages"] if m["role"] == "user")["content"].split()[-1])
+        return calls(Call("record_effect", {"order_id": order}))
+
+    model = serve("openai", [effect_turn, final("done")])
+    model.on_request = lambda n, body: time.sleep(0.01)  # model calls take a moment, like real ones
+    spec = ws.spec(model, tools=[tool("record_effect")])
+    tokens_file = ws.root / "tokens"
+    token = make_token(tokens_file, "loadgen", "admin")
+    env = {**ws.env, "AIRLOCK_LEASE_SECONDS": "5"}
+    a = start_service(ws.state, spec, tokens_file=tokens_file, env=env, concurrency=4, log_name="a.log")
+    b = start_service(ws.state, spec, tokens_file=tokens_file, env=env, concurrency=4, log_name="b.log")
+    services += [a, b]
+    attempts_log = ws.effects / "shared_attempts.log"
+
+    def attempts():
+        if not attempts_log.exists():
+            return []
+        rows = []
+        for line in attempts_log.read_text().splitlines():
+            task_id, pid, at, key = line.split()
+            rows.append((task_id, int(pid), float(at), key))
+        return rows
+
+    ids = []
+    with a.client(token) as ca, b.client(token) as cb:
+        # Queue everything first (the kill switch holds the workers), so the kill below lands
+        # with most of the work still ahead, however fast this machine is.
+        assert ca.post("/v1/kill").json() == {"engaged": True}
+        for i in range(TASKS):
+            client = ca if i % 2 else cb
+            response = client.post("/v1/tasks", json={"task": f"Handle order {i}"})
+            assert response.status_code == 201, response.text
+            ids.append(response.json()["task_id"])
+        assert cb.delete("/v1/kill").json() == {"engaged": False}
+
+    # Kill A once it is visibly mid-run: it has executed tools and still holds leases.
+    wait_for(lambda: sum(1 for r in attempts() if r[1] == a.proc.pid) >= 10, a.proc, a.log_path, "A to be busy")
+    a.proc.send_signal(signal.SIGKILL)
+    a.proc.wait()
+    killed_at = time.time()
+    restarted = start_service(ws.state, spec, tokens_file=tokens_file, env=env, concurrency=4, log_name="a2.log")
+    services.append(restarted)
+
+    with b.client(token) as cb:
+        def all_done():
+            page = cb.get("/v1/tasks", params={"status": "succeeded", "limit": 200}).json()
+            return len(page["tasks"]) == TASKS
+
+        wait_for(all_done, b.proc, b.log_path, "every task to succeed", timeout=600)
+        statuses = {cb.get(f"/v1/tasks/{t}").json()["status"] for t in ids}
+    assert statuses == {"succeeded"}
+
+    # Exactly once: one applied effect per task, whatever the number of executions.
+    effects = [line.split() for line in (ws.effects / "shared_effects.log").read_text().splitlines()]
+    assert sorted(task for _, task in effects) == sorted(ids)
+    assert len({key for key, _ in effects}) == TASKS
+
+    # Never two live runners: per task, executions by the killed process all precede the
+    # kill, and everything after it comes from one live process.
+    by_task = defaultdict(list)
+    for task_id, pid, at, _ in attempts():
+        by_task[task_id].append((pid, at))
+    taken_over = 0
+    for task_id, rows in by_task.items():
+        live = {pid for pid, at in rows if pid != a.proc.pid}
+        assert len(live) <= 1, f"task {task_id} ran in two live processes: {rows}"
+        if any(pid == a.proc.pid for pid, _ in rows) and live:
+            taken_over += 1
+            assert all(at <= killed_at for pid, at in rows if pid == a.proc.pid)
+            assert all(at >= killed_at for pid, at in rows if pid != a.proc.pid)
+    metrics = httpx.get(b.url + "/metrics").text + httpx.get(restarted.url + "/metrics").text
+    expiries = sum(float(line.split()[-1]) for line in metrics.splitlines() if line.startswith("airlock_lease_expiries_total"))
+    # A held leases when it died; they expired and were taken over (with or without a tool re-run).
+    assert expiries >= 1
+    assert restarted.stop() == 0 and b.stop() == 0
+    assert os.path.exists(ws.state / "airlock.db")
