@@ -4,6 +4,7 @@ of that bundle's resources.json that makes it fail. Mutations edit properties ge
 
 from __future__ import annotations
 
+import hashlib
 import json
 from typing import Any, Callable
 
@@ -218,9 +219,10 @@ def _agent_tool(tool: dict) -> Callable[[Doc], None]:
 
 
 def _escape_sandbox_dns(doc: Doc) -> None:
-    for rule in sandbox_egress(doc)["spec"]["egress"]:
-        if any(str(p.get("port")) == "53" for p in rule.get("ports") or []):
-            rule["to"] = [{"ipBlock": {"cidr": "8.8.8.8/32"}}, *rule["to"]]
+    # Proxy-only pools have no DNS rule at all (issue 12): add one that reaches past kube-dns.
+    sandbox_egress(doc)["spec"]["egress"].append(
+        {"to": [{"ipBlock": {"cidr": "8.8.8.8/32"}}], "ports": [{"port": 53, "protocol": "UDP"}]}
+    )
 
 
 def _sandbox_egress_peer(peer: dict) -> Callable[[Doc], None]:
@@ -257,7 +259,7 @@ def _sc(field: str, value: Any) -> Callable[[Doc], None]:
 # rule id -> (base stack whose bundle passes the rule, mutation that makes it fail)
 MUTATIONS: dict[str, tuple[str, Callable[[Doc], None]]] = {
     "AIRLOCK-EKS-001": ("dev", lambda d: first(d, EKS)["vpcConfig"].__setitem__("endpointPublicAccess", True)),
-    "AIRLOCK-EKS-002": ("prod", lambda d: first(d, EKS)["vpcConfig"].__setitem__("publicAccessCidrs", ["0.0.0.0/0"])),
+    "AIRLOCK-EKS-002": ("prod", lambda d: first(d, EKS)["vpcConfig"].update(endpointPublicAccess=True, publicAccessCidrs=["0.0.0.0/0"])),
     "AIRLOCK-EKS-003": ("prod", lambda d: first(d, EKS).pop("encryptionConfig")),
     "AIRLOCK-EKS-004": ("prod", lambda d: first(d, EKS).__setitem__("enabledClusterLogTypes", ["api"])),
     "AIRLOCK-EKS-005": ("prod", lambda d: first(d, LT)["metadataOptions"].__setitem__("httpPutResponseHopLimit", 2)),
@@ -335,3 +337,26 @@ MORE_MUTATIONS: list[tuple[str, str, Callable[[Doc], None]]] = [
     ("AIRLOCK-EKS-005", "prod", lambda d: first(d, LT)["metadataOptions"].__setitem__("httpTokens", "optional")),
     ("AIRLOCK-NET-005", "airgap", lambda d: first(d, "aws:ec2/routeTable:RouteTable").setdefault("routes", []).append({"cidrBlock": "0.0.0.0/0", "gatewayId": "igw-1"})),
 ]
+
+
+def _pin_operator_images(doc: Doc) -> None:
+    """The airgap stack as an operator deploys it: `airlock images` has filled the digests of the
+    images this repository builds (shipped as `@unset`, so synth leaves them by tag)."""
+    digest = "sha256:" + hashlib.sha256(b"an image built by images/build-runtime.sh").hexdigest()
+
+    def pin(node: object) -> None:
+        if isinstance(node, dict):
+            for key, value in node.items():
+                if key == "image" and isinstance(value, str) and "@" not in value and value.endswith(":0.1.0"):
+                    node[key] = f"{value}@{digest}"
+                else:
+                    pin(value)
+        elif isinstance(node, list):
+            for item in node:
+                pin(item)
+
+    pin(doc)
+
+
+# rule id -> a change applied to the base bundle first (both the passing and the violating fixture)
+PREPARE: dict[str, Callable[[Doc], None]] = {"AIRLOCK-K8S-007": _pin_operator_images}

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from mutations import MORE_MUTATIONS, MUTATIONS
+from mutations import MORE_MUTATIONS, MUTATIONS, PREPARE
 from policy import AuditBundle, run_rules
 from policy.rules import RULES, RULES_BY_ID
 
@@ -44,9 +44,15 @@ def test_rule_passes_real_bundle_and_fails_mutated_one(rule_id, bundle_dir, tmp_
     rule = RULES_BY_ID[rule_id]
     stack, mutate = MUTATIONS[rule_id]
     base = bundle_dir(stack)
-    clean = run_rules(_bundle(tmp_path / "clean", base), (rule,))
+    prepare = PREPARE.get(rule_id, lambda doc: None)
+
+    def violate(doc) -> None:
+        prepare(doc)
+        mutate(doc)
+
+    clean = run_rules(_bundle(tmp_path / "clean", base, prepare), (rule,))
     assert clean == [], f"{rule_id} fires on the unmodified {stack} bundle: {clean}"
-    violated = run_rules(_bundle(tmp_path / "bad", base, mutate), (rule,))
+    violated = run_rules(_bundle(tmp_path / "bad", base, violate), (rule,))
     assert violated, f"{rule_id} misses its violating fixture"
     assert all(f.rule_id == rule_id and f.message for f in violated)
 
