@@ -96,8 +96,8 @@ class AuditBundle:
         for index, item in enumerate(document["resources"]):
             if not isinstance(item, dict) or not isinstance(item.get("type"), str) or not isinstance(item.get("name"), str):
                 raise BundleError(f"{resources_file}: resources[{index}] needs a string 'type' and 'name'")
-            inputs = item.get("inputs") if isinstance(item.get("inputs"), dict) else {}
-            resources.append(Resource(item["type"], item["name"], inputs))
+            inputs = item.get("inputs")
+            resources.append(Resource(item["type"], item["name"], inputs if isinstance(inputs, dict) else {}))
         resources.extend(_manifests_not_in(directory / "manifests", resources))
         return cls(
             resources,

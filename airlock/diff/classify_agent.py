@@ -6,7 +6,7 @@ import math
 import re
 from typing import Any
 
-from airlock.diff.model import Classified
+from airlock.diff.model import Classified, Effect
 from policy.bundle import _as_agent_spec
 from runtime.hosts import is_local_or_cluster
 
@@ -21,8 +21,8 @@ def _tools(spec: dict[str, Any]) -> dict[str, dict[str, Any]]:
 
 
 def _budget(spec: dict[str, Any], key: str) -> float:
-    budgets = spec.get("budgets") if isinstance(spec.get("budgets"), dict) else {}
-    value = budgets.get(key, BUDGET_DEFAULTS[key])
+    budgets = spec.get("budgets")
+    value = budgets.get(key, BUDGET_DEFAULTS[key]) if isinstance(budgets, dict) else BUDGET_DEFAULTS[key]
     return math.inf if value is None else float(value)
 
 
@@ -86,7 +86,7 @@ def classify_config_text(path: str, old: Any, new: Any) -> list[Classified] | No
         negated = negated_before | negated_after
         found: list[Classified] = []
         for acl, value in sorted(after - before):
-            effect = "narrowing" if acl in negated else "broadening"
+            effect: Effect = "narrowing" if acl in negated else "broadening"
             found.append(Classified(path, effect, "sandbox-allowlist", f"proxy acl {acl} {'blocks' if acl in negated else 'allows'} {value}"))
         for acl, value in sorted(before - after):
             effect = "broadening" if acl in negated else "narrowing"

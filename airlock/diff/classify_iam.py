@@ -103,9 +103,9 @@ def classify(resource_type: str, old: dict[str, Any] | None, new: dict[str, Any]
         for grant in sorted(new_deny - old_deny):
             found.append(Classified(field, "narrowing", "iam-conditions", f"now denies {_describe(grant)}"))
     if resource_type.startswith("aws:iam/") and "Attachment" in resource_type:
-        before, after = (old or {}).get("policyArn"), (new or {}).get("policyArn")
-        if after and after != before:
-            found.append(Classified("policyArn", "broadening", "iam", f"attaches managed policy {after}"))
-        if before and after != before:
-            found.append(Classified("policyArn", "narrowing", "iam", f"detaches managed policy {before}"))
+        old_arn, new_arn = (old or {}).get("policyArn"), (new or {}).get("policyArn")
+        if new_arn and new_arn != old_arn:
+            found.append(Classified("policyArn", "broadening", "iam", f"attaches managed policy {new_arn}"))
+        if old_arn and new_arn != old_arn:
+            found.append(Classified("policyArn", "narrowing", "iam", f"detaches managed policy {old_arn}"))
     return found

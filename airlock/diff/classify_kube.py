@@ -144,7 +144,7 @@ def classify_namespace(old: Resource, new: Resource) -> list[Classified]:
     found: list[Classified] = []
     for mode in ("enforce", "warn", "audit"):
         key = f"pod-security.kubernetes.io/{mode}"
-        a, b = PSS_RANK.get(before.get(key), -1), PSS_RANK.get(after.get(key), -1)
+        a, b = PSS_RANK.get(before.get(key, ""), -1), PSS_RANK.get(after.get(key, ""), -1)
         if a != b:
             found.append(Classified(f"metadata.labels.{key}", "broadening" if b < a else "narrowing", "sandbox-isolation" if before.get("airlock.dev/role") == "sandbox" else "pod-security", f"Pod Security {mode}: {before.get(key)!r} -> {after.get(key)!r}"))
     if before.get("airlock.dev/role") == "sandbox" and after.get("airlock.dev/role") != "sandbox":

@@ -6,6 +6,7 @@ import ipaddress
 from typing import Any
 
 from airlock.diff.model import Classified
+from components.config.addresses import Network, within
 
 SG_RULE_TYPES = (
     "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule",
@@ -15,7 +16,7 @@ SG_RULE_TYPES = (
 Rule = tuple[str, str, int, int, str]
 
 
-def _network(cidr: str) -> ipaddress.IPv4Network | ipaddress.IPv6Network | None:
+def _network(cidr: str) -> Network | None:
     try:
         return ipaddress.ip_network(cidr, strict=False)
     except ValueError:
@@ -47,7 +48,7 @@ def _covers(wide: Rule, narrow: Rule) -> bool:
     if wide[4] == narrow[4]:
         return True
     a, b = _network(wide[4]), _network(narrow[4])
-    return a is not None and b is not None and a.version == b.version and b.subnet_of(a)
+    return a is not None and b is not None and within(b, a)
 
 
 def _describe(rule: Rule) -> str:
@@ -78,10 +79,10 @@ def classify_public_api(old: dict[str, Any] | None, new: dict[str, Any] | None) 
     found = []
     for cidr in after:
         net = _network(cidr)
-        if not any(net is not None and (o := _network(c)) is not None and o.version == net.version and net.subnet_of(o) for c in before):
+        if not any(net is not None and (o := _network(c)) is not None and within(net, o) for c in before):
             found.append(Classified("vpcConfig.publicAccessCidrs", "broadening", "public-api", f"the cluster API is now reachable from {cidr}"))
     for cidr in before:
         net = _network(cidr)
-        if not any(net is not None and (n := _network(c)) is not None and n.version == net.version and net.subnet_of(n) for c in after):
+        if not any(net is not None and (n := _network(c)) is not None and within(net, n) for c in after):
             found.append(Classified("vpcConfig.publicAccessCidrs", "narrowing", "public-api", f"the cluster API is no longer reachable from {cidr}"))
     return found

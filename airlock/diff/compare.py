@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from airlock.diff import classify_iam, classify_kube, classify_network
 from airlock.diff.classify_agent import classify_config_text
-from airlock.diff.model import EFFECT_RANK, Classified, PathChange, ResourceChange
+from airlock.diff.model import EFFECT_RANK, Action, Classified, Effect, PathChange, ResourceChange
 from airlock.diff.properties import leaf_changes, summarize
 from policy.bundle import AuditBundle
 from policy.kube import pod_spec
@@ -49,7 +49,7 @@ def _path_changes(old: Resource, new: Resource, effects: list[Classified]) -> li
     changes: list[PathChange] = []
     for path, before, after in leaf_changes(old.inputs, new.inputs):
         related = [e.effect for e in effects if _related(e.path, path)]
-        effect = max(related, key=EFFECT_RANK.__getitem__, default="neutral")
+        effect: Effect = max(related, key=EFFECT_RANK.__getitem__, default="neutral")
         changes.append(PathChange(path, effect, summarize(before, after, secret)))
     return changes
 
@@ -64,7 +64,7 @@ def compare(base: AuditBundle, head: AuditBundle) -> list[ResourceChange]:
         assert some is not None
         if old is not None and new is not None and old.inputs == new.inputs:
             continue
-        action = "added" if old is None else "removed" if new is None else "changed"
+        action: Action = "added" if old is None else "removed" if new is None else "changed"
         effects = sorted(set(_classify(old, new)))
         change = ResourceChange(key, some.label, some.type, action, effects=effects)
         if old is not None and new is not None:

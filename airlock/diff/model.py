@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 Effect = Literal["broadening", "narrowing", "neutral"]
+Action = Literal["added", "removed", "changed"]
 EFFECT_RANK = {"neutral": 0, "narrowing": 1, "broadening": 2}
 
 
@@ -32,7 +33,7 @@ class ResourceChange:
     key: str
     label: str
     type: str
-    action: Literal["added", "removed", "changed"]
+    action: Action
     paths: list[PathChange] = field(default_factory=list)
     effects: list[Classified] = field(default_factory=list)
 

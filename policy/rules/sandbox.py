@@ -25,6 +25,15 @@ RBAC_KINDS = ("Role", "RoleBinding")
 MIN_PREFIX = {4: 20, 6: 56}
 
 
+def _within(inner: ipaddress.IPv4Network | ipaddress.IPv6Network, outer: ipaddress.IPv4Network | ipaddress.IPv6Network) -> bool:
+    """``inner.subnet_of(outer)``, False across IP versions (subnet_of raises there)."""
+    if isinstance(inner, ipaddress.IPv4Network) and isinstance(outer, ipaddress.IPv4Network):
+        return inner.subnet_of(outer)
+    if isinstance(inner, ipaddress.IPv6Network) and isinstance(outer, ipaddress.IPv6Network):
+        return inner.subnet_of(outer)
+    return False
+
+
 def sandbox_namespaces(bundle: AuditBundle) -> list[tuple[Resource, str]]:
     return [
         (ns, str(ns.metadata.get("name")))
@@ -171,7 +180,7 @@ def no_metadata(bundle: AuditBundle) -> Iterator[Violation]:
                 for blocked in METADATA_NETWORKS:
                     if blocked.version != network.version or not network.overlaps(blocked):
                         continue
-                    if any(e.version == blocked.version and blocked.subnet_of(e) for e in excepted):
+                    if any(_within(blocked, e) for e in excepted):
                         continue
                     if network.prefixlen == 32 and str(network.network_address) == "169.254.20.10":
                         continue  # NodeLocal DNSCache, allowed only as its own /32
