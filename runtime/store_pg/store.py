@@ -59,6 +59,9 @@ class PostgresStore(Store):
             raise
 
     def close(self) -> None:
+        listener = getattr(self, "_listener", None)
+        if listener is not None:
+            listener.close()
         self.conn.close()
 
     @contextmanager
@@ -122,6 +125,11 @@ class PostgresStore(Store):
             listener = connect(self.target)
             listener.execute(f"LISTEN {QUEUE_CHANNEL}")
             self._listener = listener
-        for _ in listener.notifies(timeout=timeout, stop_after=1):
-            return True
+        try:
+            for _ in listener.notifies(timeout=timeout, stop_after=1):
+                return True
+        except psycopg.OperationalError:
+            self._listener = None  # the connection broke: listen again on the next call
+            listener.close()
+            raise
         return False
