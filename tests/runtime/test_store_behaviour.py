@@ -113,11 +113,14 @@ def test_kill_stops_a_parked_task_and_the_switch_blocks_new_steps(backend, serve
     parked = run_task(backend, spec)
     killed = cli(backend, "kill", parked["task_id"], "--json")
     assert killed.rc == 0 and killed.json["result"] == "killed"
-    assert cli(backend, "status", parked["task_id"], "--json").json["status"] == "killed"
+    status = cli(backend, "status", parked["task_id"], "--json").json
+    # The way back names this store: its directory, or the AIRLOCK_STORE URL (no /tmp placeholder).
+    hint = f"--state {backend.ws.state}" if backend.name == "sqlite" else f"with AIRLOCK_STORE={backend.url}"
+    assert status["status"] == "killed" and hint in status["error"]
     engaged = cli(backend, "kill", "--json")
     assert engaged.rc == 0 and engaged.json["kill_switch"] == "engaged"
     blocked = run_task(backend, backend.ws.spec(serve("openai", [final("never")]), tools=[tool("lookup_order")]))
-    assert blocked["status"] == "killed"
+    assert blocked["status"] == "killed" and hint in blocked["error"] and "kill switch for all tasks" in blocked["error"]
     assert cli(backend, "kill", "--clear", "--json").json["kill_switch"] == "cleared"
     kinds = [r["kind"] for r in backend.audit_records()]
     assert "task_killed" in kinds and "kill_switch_engaged" in kinds and "kill_switch_cleared" in kinds
