@@ -68,3 +68,12 @@ def pg_server():  # type: ignore[no-untyped-def]
     import shutil
 
     shutil.rmtree(server.app_password_file.parent, ignore_errors=True)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def backend(request, ws):  # type: ignore[no-untyped-def]
+    """The store the test runs on: SQLite in ws.state, or a fresh database on the session's PostgreSQL."""
+    from store_backends import make_backend
+
+    pg = request.getfixturevalue("pg_server") if request.param == "postgresql" else None
+    return make_backend(request.param, ws, pg)

@@ -12,15 +12,9 @@ import json
 import pytest
 from runtime_testkit import Call, calls, final, run_cli, tool
 from service_kit import make_token, start_service, wait_status
-from store_backends import Backend, make_backend
+from store_backends import Backend
 
-BACKENDS = ["sqlite", "postgresql"]
-
-
-@pytest.fixture(params=BACKENDS)
-def backend(request, ws) -> Backend:
-    pg = request.getfixturevalue("pg_server") if request.param == "postgresql" else None
-    return make_backend(request.param, ws, pg)
+# `backend` (conftest.py): parametrized over sqlite and postgresql.
 
 
 def refund_script():
