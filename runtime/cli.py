@@ -428,6 +428,8 @@ def _store_for(args: argparse.Namespace, *, create: bool) -> Any:
     return Store(Path(_state_arg(args)), create=create)
 
 
+STORE_COMMANDS = frozenset({"run", "resume", "status", "approvals", "audit", "kill"})
+
 COMMANDS = {
     "run": _cmd_run,
     "resume": _cmd_resume,
@@ -450,6 +452,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     out = _Output(getattr(args, "json", False))
     try:
+        if args.command in STORE_COMMANDS and not os.environ.get(STORE_ENV, "").strip():
+            _state_arg(args)  # no store named: say so before loading anything
         return COMMANDS[args.command](args, out)
     except BadInput as exc:
         message = out.redact(str(exc))
