@@ -25,7 +25,7 @@ class Cursor:
         self.lastrowid: int | None = None
 
     def execute(self, sql: str, params: Sequence[Any] = ()) -> Cursor:
-        self._cur.execute(to_pg(sql), tuple(params) or None)
+        self._cur.execute(to_pg(sql), tuple(params))  # always a template: '%%' is unescaped
         return self
 
     def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> Cursor:

@@ -53,6 +53,11 @@ class PostgresStore(Store):
         raw = connect(self.target)
         self.conn = Connection(raw)  # type: ignore[assignment]
         try:
+            if not create and raw.execute("SELECT to_regclass('schema_migrations')").fetchone() == (None,):
+                raise BadInput(
+                    f"AIRLOCK_STORE: {self.target.display} holds no Airlock state yet (no schema_migrations table); "
+                    "`airlock-runtime run` or `serve` creates it"
+                )
             migrate.migrate(raw, self.target.display)
         except BaseException:
             raw.close()

@@ -39,6 +39,12 @@ def test_a_wrong_or_missing_password_file_is_one_clear_error(pg_server, tmp_path
     assert "password authentication failed" in refused.stderr and "Traceback" not in refused.stderr
 
 
+def test_reading_commands_on_an_empty_database_say_it_holds_no_state(pg_server):
+    url = pg_server.new_database()
+    res = run_cli("approvals", "list", env=pg_server.env(url))
+    assert res.rc == 2 and "holds no Airlock state yet" in res.stderr and "Traceback" not in res.stderr
+
+
 def test_migrations_are_versioned_applied_once_and_a_newer_schema_is_refused(pg_server, monkeypatch):
     url = pg_server.new_database()
     monkeypatch.setenv("AIRLOCK_STORE_PASSWORD_FILE", str(pg_server.app_password_file))
