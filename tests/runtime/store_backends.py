@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
-from pathlib import Path
+from dataclasses import dataclass
 from typing import Any
 
 from runtime_testkit import Workspace
@@ -17,7 +16,6 @@ class Backend:
     env: dict[str, str]
     pg: Any = None  # the PgServer, for the postgresql backend
     url: str | None = None
-    extra: dict[str, str] = field(default_factory=dict)
 
     def args(self) -> list[str]:
         """What selects the store on the command line: --state for SQLite, nothing (AIRLOCK_STORE) otherwise."""
@@ -73,7 +71,3 @@ def make_backend(name: str, ws: Workspace, pg_server: Any | None) -> Backend:
     assert pg_server is not None
     url = pg_server.new_database()
     return Backend(name, ws, pg_server.env(url), pg=pg_server, url=url)
-
-
-def root_of(ws: Workspace) -> Path:
-    return ws.root

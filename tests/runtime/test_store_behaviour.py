@@ -7,9 +7,6 @@ resume after SIGKILL, `serve`, and audit tampering detected.
 
 from __future__ import annotations
 
-import json
-
-import pytest
 from runtime_testkit import Call, calls, final, run_cli, tool
 from service_kit import make_token, start_service, wait_status
 from store_backends import Backend
