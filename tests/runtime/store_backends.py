@@ -39,6 +39,18 @@ class Backend:
         with self.pg.admin(self.dbname) as conn:
             return [r[0] for r in conn.execute("SELECT id FROM tasks")]
 
+    def leases_held_by(self, pid: int) -> int:
+        """Queue leases a process holds now (lease owners are "host:pid:start/worker")."""
+        sql = "SELECT count(*) FROM queue WHERE lease_owner LIKE ?"
+        pattern = f"%:{pid}:%"
+        if self.name == "sqlite":
+            import sqlite3
+
+            with sqlite3.connect(self.ws.state / "airlock.db", timeout=30) as db:
+                return int(db.execute(sql, (pattern,)).fetchone()[0])
+        with self.pg.admin(self.dbname) as conn:
+            return int(conn.execute(sql.replace("?", "%s"), (pattern,)).fetchone()[0])
+
     def tamper_audit(self, seq: int) -> None:
         """Change one audit record the way an attacker with full access to the store would."""
         if self.name == "sqlite":

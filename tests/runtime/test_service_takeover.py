@@ -19,7 +19,7 @@ from runtime_testkit import Call, calls, final, run_cli, tool
 from service_kit import make_token, start_service, wait_for
 
 TASKS = {"sqlite": 200, "postgresql": 120}
-MODEL_SECONDS = {"sqlite": 0.01, "postgresql": 0.15}
+MODEL_SECONDS = {"sqlite": 0.05, "postgresql": 0.15}
 
 
 @pytest.fixture
@@ -39,8 +39,8 @@ def test_sigkilled_process_tasks_are_taken_over_exactly_once(ws, serve, services
         return calls(Call("record_effect", {"order_id": order}))
 
     model = serve("openai", [effect_turn, final("done")])
-    # Model calls take a moment, like real ones; longer on PostgreSQL, whose workers would
-    # otherwise keep up with the submissions and hold no lease when A is killed.
+    # Model calls take a moment, like real ones, long enough that work queues up behind the
+    # submissions: workers that keep up with them would hold no lease when A is killed.
     latency = MODEL_SECONDS[backend.name]
     model.on_request = lambda n, body: time.sleep(latency)
     spec = ws.spec(model, tools=[tool("record_effect")])
@@ -74,7 +74,10 @@ def test_sigkilled_process_tasks_are_taken_over_exactly_once(ws, serve, services
         assert cb.delete("/v1/kill").json() == {"engaged": False}
 
     # Kill A once it is visibly mid-run: it has executed tools and still holds leases.
-    wait_for(lambda: sum(1 for r in attempts() if r[1] == a.proc.pid) >= 10, a.proc, a.log_path, "A to be busy")
+    wait_for(
+        lambda: sum(1 for r in attempts() if r[1] == a.proc.pid) >= 20 and backend.leases_held_by(a.proc.pid) > 0,
+        a.proc, a.log_path, "A to be busy",
+    )
     a.proc.send_signal(signal.SIGKILL)
     a.proc.wait()
     killed_at = time.time()
