@@ -3,8 +3,10 @@
 Same records and hashes as the file log (runtime/audit.py): each row keeps the record's
 canonical JSON exactly as hashed, so ``verify`` is the file log's check run over the rows.
 Appends take a transaction-scoped advisory lock, so writers in any process or host
-extend one chain; each append commits on its own connection before the state it
-describes (write-ahead, as with the file).
+extend one chain. The runner's records commit on their own connection before the state
+they describe (write-ahead, as with the file); an operator action (a decision, a kill)
+writes its record in the action's own transaction (:func:`append_in`), so both or
+neither are kept.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import psycopg
 from runtime.audit import GENESIS, VerifyResult, record_hash, verify_lines
 from runtime.canonical import canonical_json
 from runtime.store import now_iso
+from runtime.store_pg.sqlcompat import Cursor
 
 _APPEND_LOCK = 0x41_55_44_54  # "AUDT"
 
@@ -33,25 +36,33 @@ class PgAuditLog:
         self, kind: str, data: dict[str, Any], *, task_id: str | None = None, agent_version: str | None = None
     ) -> tuple[int, str]:
         with self._conn.transaction():
-            self._conn.execute("SELECT pg_advisory_xact_lock(%s)", (_APPEND_LOCK,))
-            row = self._conn.execute("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1").fetchone()
-            seq, prev = (int(row[0]), str(row[1])) if row else (0, GENESIS)
-            record: dict[str, Any] = {
-                "seq": seq + 1,
-                "ts": now_iso(),
-                "task_id": task_id,
-                "agent_version": agent_version,
-                "kind": kind,
-                "data": data,
-                "prev_hash": prev,
-            }
-            record["hash"] = record_hash(record)
-            self._conn.execute(
-                "INSERT INTO audit_log (seq, hash, record) VALUES (%s, %s, %s)",
-                (record["seq"], record["hash"], canonical_json(record)),
-            )
-        self.head = (record["seq"], record["hash"])
+            self.head = append_in(Cursor(self._conn.cursor()), kind, data, task_id=task_id, agent_version=agent_version)
         return self.head
+
+
+def append_in(
+    cur: Cursor, kind: str, data: dict[str, Any], *, task_id: str | None = None, agent_version: str | None = None
+) -> tuple[int, str]:
+    """Append one record inside the caller's open transaction; it commits (or rolls back) with it.
+    The advisory lock, held to the end of that transaction, keeps the chain one line."""
+    cur.execute("SELECT pg_advisory_xact_lock(?)", (_APPEND_LOCK,))
+    row = cur.execute("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1").fetchone()
+    seq, prev = (int(row[0]), str(row[1])) if row else (0, GENESIS)
+    record: dict[str, Any] = {
+        "seq": seq + 1,
+        "ts": now_iso(),
+        "task_id": task_id,
+        "agent_version": agent_version,
+        "kind": kind,
+        "data": data,
+        "prev_hash": prev,
+    }
+    record["hash"] = record_hash(record)
+    cur.execute(
+        "INSERT INTO audit_log (seq, hash, record) VALUES (?, ?, ?)",
+        (record["seq"], record["hash"], canonical_json(record)),
+    )
+    return record["seq"], record["hash"]
 
 
 def _rows(conn: psycopg.Connection[Any]) -> Iterator[tuple[int, bytes]]:

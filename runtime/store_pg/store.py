@@ -22,11 +22,12 @@ from typing import Any
 import psycopg
 
 from runtime.audit import VerifyResult
-from runtime.errors import BadInput
+from runtime.errors import BadInput, StateUnusable
 from runtime.store import RUNNING, Store, now_iso
 from runtime.store_api import Claim
 from runtime.store_pg import migrate
-from runtime.store_pg.audit import PgAuditLog, verify
+from runtime.store_pg.audit import PgAuditLog, append_in, verify
+from runtime.store_pg.secret_history import PgSecretHistory
 from runtime.store_pg.sqlcompat import Connection, Cursor
 from runtime.store_pg.url import PgTarget, parse_url
 
@@ -116,6 +117,28 @@ class PostgresStore(Store):
         ).fetchone()
         assert row is not None
         return int(row[0]), int(row[1])
+
+    def append_audit(  # type: ignore[override]
+        self,
+        cur: Cursor,
+        audit: Any,
+        kind: str,
+        data: dict[str, Any],
+        *,
+        task_id: str | None = None,
+        agent_version: str | None = None,
+    ) -> None:
+        """The record is a row of the same database: written in the caller's transaction, so an
+        operator action and its audit record commit together or not at all (``audit`` unused)."""
+        try:
+            head = append_in(cur, kind, data, task_id=task_id, agent_version=agent_version)
+        except psycopg.Error as exc:  # the transaction rolls back with the action it records
+            reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise StateUnusable(f"cannot write the audit log (table audit_log in {self.target.display}): {reason}") from None
+        self._advance_audit_head(cur, head)
+
+    def secret_history(self) -> PgSecretHistory:  # type: ignore[override]
+        return PgSecretHistory(self)
 
     def open_audit(self) -> PgAuditLog:  # type: ignore[override]
         return PgAuditLog(self.target.conninfo())

@@ -71,6 +71,33 @@ class Backend:
             )
             conn.execute("ALTER TABLE audit_log ENABLE TRIGGER audit_log_no_update_delete")
 
+    def break_audit(self) -> None:
+        """Make the next audit append fail (SQLite: the log's path is a directory, unwritable
+        even for root; PostgreSQL: a trigger refuses every insert into audit_log)."""
+        if self.name == "sqlite":
+            log = self.ws.state / "audit" / "audit.jsonl"
+            log.rename(self.ws.state / "audit.jsonl.saved")
+            log.mkdir()
+            return
+        with self.pg.admin(self.dbname) as conn:
+            conn.execute(
+                "CREATE FUNCTION test_refuse_audit() RETURNS trigger LANGUAGE plpgsql AS $$"
+                " BEGIN RAISE EXCEPTION 'audit storage unavailable'; END $$"
+            )
+            conn.execute(
+                "CREATE TRIGGER test_refuse_audit BEFORE INSERT ON audit_log FOR EACH ROW EXECUTE FUNCTION test_refuse_audit()"
+            )
+
+    def query(self, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+        """Rows of the store's own database (``?`` placeholders)."""
+        if self.name == "sqlite":
+            import sqlite3
+
+            with sqlite3.connect(self.ws.state / "airlock.db", timeout=30) as db:
+                return list(db.execute(sql, params))
+        with self.pg.admin(self.dbname) as conn:
+            return list(conn.execute(sql.replace("?", "%s"), params))
+
     @property
     def dbname(self) -> str:
         assert self.url is not None

@@ -7,11 +7,15 @@ resume after SIGKILL, `serve`, and audit tampering detected.
 
 from __future__ import annotations
 
+import shutil
+from pathlib import Path
+
 from runtime_testkit import Call, calls, final, run_cli, tool
 from service_kit import make_token, start_service, wait_status
 from store_backends import Backend
 
 # `backend` (conftest.py): parametrized over sqlite and postgresql.
+HERE = Path(__file__).parent
 
 
 def refund_script():
@@ -175,3 +179,52 @@ def test_serve_runs_a_submitted_task_and_an_approval_through_the_api(backend, se
     finally:
         assert service.stop() == 0, service.log()
     assert_audit_intact(backend)
+
+
+def test_rotated_secret_stays_redacted_on_every_store(backend, serve):
+    """Issue 13's secret history on each backend: run with value A, rotate to B, resume; a tool
+    then reads A from an old file. SQLite keeps the fingerprints in the state directory,
+    PostgreSQL in its tables (nothing local); neither keeps the values."""
+    shutil.copy(HERE / "canary_tools.py", backend.ws.root / "tools.py")
+    old, new = "old-value-0a1b2c3d4e5f", "new-value-9z8y7x6w5v"
+    conf = backend.ws.root / "old.conf"
+    conf.write_text(f"api_key = {old}\n")
+    model = serve("openai", [calls(Call("ship", {"note": "x"})), calls(Call("read_conf", {"path": str(conf)})), final("done")])
+    spec = backend.ws.spec(model, tools=[tool("ship", "ask"), tool("read_conf")],
+                           secrets=[{"name": "canary", "from": "env:CANARY_SECRET"}])
+    first = cli(backend, "run", "--agent", str(spec), "--task", "t", "--json", env={"CANARY_SECRET": old})
+    assert first.rc == 0, first.stderr
+    decided = cli(backend, "approvals", "decide", first.json["pending_approval"]["id"], "approve", "--reason", f"ok {old}")
+    assert decided.rc == 0, decided.stderr
+    second = cli(backend, "resume", first.json["task_id"], "--json", env={"CANARY_SECRET": new})
+    assert second.rc == 0 and second.json["status"] == "succeeded", second.stderr
+    assert model.tool_results(-1)[-1]["content"] == "api_key = [REDACTED:canary (earlier value)]\n"
+    [decision] = [r for r in backend.audit_records() if r["kind"] == "approval_decided"]
+    assert decision["data"]["reason"] == "ok [REDACTED:canary]"
+    if backend.name == "sqlite":
+        stored = (backend.ws.state / "secret-fingerprints.json").read_text()
+    else:
+        assert not backend.ws.state.exists()
+        assert len(backend.query("SELECT mac FROM secret_fingerprints")) == 2  # one per value seen
+        stored = repr(backend.query("SELECT * FROM secret_fingerprints") + backend.query("SELECT * FROM secret_history_key"))
+    assert old not in stored and new not in stored
+    assert_audit_intact(backend)
+
+
+def test_operator_actions_are_not_kept_without_their_audit_record(backend, serve):
+    """A decision and the kill switch commit with their audit record or not at all (on
+    PostgreSQL the record is a row written in the action's own transaction)."""
+    model = serve("openai", refund_script())
+    parked = run_task(backend, backend.ws.spec(model, tools=[tool("lookup_order"), tool("issue_refund", "ask")]))
+    approval_id = parked["pending_approval"]["id"]
+    records = len(backend.audit_records())
+    backend.break_audit()
+    decided = cli(backend, "approvals", "decide", approval_id, "approve")
+    assert decided.rc == 2 and "cannot write the audit log" in decided.stderr and "Traceback" not in decided.stderr
+    killed = cli(backend, "kill")
+    assert killed.rc == 2 and "cannot write the audit log" in killed.stderr
+    assert backend.query("SELECT status FROM approvals WHERE id=?", (approval_id,)) == [("pending",)]
+    assert backend.query("SELECT count(*) FROM controls WHERE name='kill_all'") == [(0,)]
+    assert backend.query("SELECT status FROM tasks") == [("waiting_approval",)]
+    if backend.name == "postgresql":
+        assert len(backend.audit_records()) == records
