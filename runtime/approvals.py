@@ -150,7 +150,9 @@ def decide(
         raise BadInput("APPROVAL_ID: must not be empty (see `airlock-runtime approvals list`)")
     status = "approved" if approve else "denied"
     with store.transaction() as cur:
-        row = cur.execute("SELECT status, decided_at, payload FROM approvals WHERE id=?", (approval_id,)).fetchone()
+        row = cur.execute(
+            "SELECT status, decided_at, payload FROM approvals WHERE id=?" + store.row_lock, (approval_id,)
+        ).fetchone()
         if row is None:
             raise UnknownApproval(approval_id)
         if row[0] != "pending":
@@ -161,7 +163,9 @@ def decide(
         )
         if audit is not None:
             request = ApprovalRequest(**json.loads(row[2]))
-            head = audit.append(
+            store.append_audit(
+                cur,
+                audit,
                 "approval_decided",
                 {
                     "approval_id": approval_id,
@@ -174,7 +178,6 @@ def decide(
                 task_id=request.task_id,
                 agent_version=request.requested_by.get("agent_version"),
             )
-            store._advance_audit_head(cur, head)
     record = get(store, approval_id)
     assert record is not None
     return record

@@ -26,7 +26,7 @@ from __future__ import annotations
 import fcntl
 import json
 import os
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -162,16 +162,25 @@ def verify(audit_dir: Path, recorded_head: tuple[int, str] | None) -> VerifyResu
                 False, 0, f"{path} is missing but the state database recorded {recorded_head[0]} records", 1
             )
         return VerifyResult(True, 0, "audit log is empty")
+    return verify_lines(_lines(path), recorded_head)
+
+
+def verify_lines(
+    lines: Iterable[tuple[int, bytes]], recorded_head: tuple[int, str] | None, *, where: str = "line"
+) -> VerifyResult:
+    """The chain check over (line number, raw line) pairs, wherever the records are kept."""
     expected_seq = 1
     prev_hash = GENESIS
     hashes: dict[int, str] = {}
     count = 0
 
     def bad(line: int, seq: int | None, why: str) -> VerifyResult:
-        label = f"line {line}" + (f" (seq {seq})" if seq is not None else "")
+        label = (f"line {line}" if where == "line" else f"row {line} of {where}") + (
+            f" (seq {seq})" if seq is not None else ""
+        )
         return VerifyResult(False, count, f"audit chain broken at {label}: {why}", line, seq)
 
-    for number, raw in _lines(path):
+    for number, raw in lines:
         if not raw.endswith(b"\n"):
             return bad(number, None, "incomplete last line (a write was cut off or the file was edited)")
         try:

@@ -21,6 +21,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from runtime.contract import STORE_ENV
 from runtime.errors import BadInput, UnknownTask
 
 EXIT_OK = 0
@@ -46,7 +47,9 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser, metavar="COMMAND")
 
     def state(p: argparse.ArgumentParser) -> None:
-        p.add_argument("--state", required=True, metavar="DIR", help="state directory (SQLite + audit log)")
+        p.add_argument(
+            "--state", metavar="DIR", help="state directory (SQLite + audit log); not needed when AIRLOCK_STORE is set"
+        )
 
     def as_json(p: argparse.ArgumentParser) -> None:
         p.add_argument("--json", action="store_true", help="print one JSON object as the last line")
@@ -184,9 +187,9 @@ def _cmd_resume(args: argparse.Namespace, out: _Output) -> int:
     from runtime.loop import stored_outcome
     from runtime.sandbox_tool import local_sandboxes
     from runtime.spec import parse_spec
-    from runtime.store import FINAL, WAITING_APPROVAL, Store
+    from runtime.store import FINAL, WAITING_APPROVAL
 
-    store = Store(Path(args.state), create=False)
+    store = _store_for(args, create=False)
     try:
         task = store.get_task(args.task_id)
         if task is None:
@@ -215,20 +218,15 @@ def _cmd_resume(args: argparse.Namespace, out: _Output) -> int:
 
 
 def _run_segment(args: argparse.Namespace, out: _Output, agent: Any, go: Any) -> int:
-    from runtime.audit import AuditLog
     from runtime.loop import Runner
-    from runtime.store import Store
     from runtime.telemetry import configure
 
     from runtime.terminal import redacted_terminal
 
-    from runtime.secret_history import SecretHistory
-
-    state_dir = Path(args.state)
-    store = Store(state_dir, create=True)
-    audit = AuditLog(state_dir / "audit")
+    store = _store_for(args, create=True)
+    audit = store.open_audit()
     # Values given to earlier runs (since rotated) stay redacted.
-    agent.redactor.retire(SecretHistory(state_dir).remember(agent.redactor.values))
+    agent.redactor.retire(store.secret_history().remember(agent.redactor.values))
     telemetry = configure(agent.spec.telemetry)
     try:
         with redacted_terminal(agent.redactor.text):  # tools' print, stderr and logging too
@@ -246,9 +244,8 @@ def _run_segment(args: argparse.Namespace, out: _Output, agent: Any, go: Any) ->
 
 def _cmd_status(args: argparse.Namespace, out: _Output) -> int:
     from runtime.loop import stored_outcome
-    from runtime.store import Store
 
-    store = Store(Path(args.state), create=False)
+    store = _store_for(args, create=False)
     try:
         outcome = stored_outcome(store, args.task_id)
     finally:
@@ -260,11 +257,8 @@ def _cmd_status(args: argparse.Namespace, out: _Output) -> int:
 
 def _cmd_approvals(args: argparse.Namespace, out: _Output) -> int:
     from runtime import approvals
-    from runtime.audit import AuditLog
-    from runtime.store import Store
 
-    state_dir = Path(args.state)
-    store = Store(state_dir, create=False)
+    store = _store_for(args, create=False)
     try:
         if args.approvals_command == "list":
             records = approvals.list_approvals(store, include_decided=args.all)
@@ -279,12 +273,11 @@ def _cmd_approvals(args: argparse.Namespace, out: _Output) -> int:
             out.result({"approvals": [r.to_json() for r in records]})
             return EXIT_OK
         from runtime.redact import placeholder
-        from runtime.secret_history import SecretHistory
 
         by = _who("AIRLOCK_APPROVER")
         if args.reason:  # a pasted secret must not reach the audit log, the state or the model
-            args.reason = SecretHistory(state_dir).known().redact(args.reason, placeholder)
-        audit = AuditLog(state_dir / "audit")  # before deciding: the decision and its record go together
+            args.reason = store.secret_history().known().redact(args.reason, placeholder)
+        audit = store.open_audit()  # before deciding: the decision and its record go together
         try:
             record = approvals.decide(
                 store, args.approval_id, approve=args.decision == "approve", by=by, reason=args.reason, audit=audit
@@ -303,7 +296,14 @@ def _cmd_audit(args: argparse.Namespace, out: _Output) -> int:
     from runtime.audit import verify
     from runtime.store import DB_NAME, Store
 
-    state_dir = Path(args.state)
+    if os.environ.get(STORE_ENV, "").strip():
+        store = _store_for(args, create=False)
+        try:
+            result = store.verify_audit()
+        finally:
+            store.close()
+        return _print_verify(result, out)
+    state_dir = Path(_state_arg(args))
     audit_dir = state_dir / "audit"
     if not (state_dir / DB_NAME).exists() and not audit_dir.exists():
         raise BadInput(f"--state: {args.state!r} holds no Airlock state (no {DB_NAME}, no audit/)")
@@ -314,7 +314,10 @@ def _cmd_audit(args: argparse.Namespace, out: _Output) -> int:
             head = store.audit_head()
         finally:
             store.close()
-    result = verify(audit_dir, head)
+    return _print_verify(verify(audit_dir, head), out)
+
+
+def _print_verify(result: Any, out: _Output) -> int:
     if out.as_json:
         out.result(
             {
@@ -331,13 +334,11 @@ def _cmd_audit(args: argparse.Namespace, out: _Output) -> int:
 
 
 def _cmd_kill(args: argparse.Namespace, out: _Output) -> int:
-    from runtime.audit import AuditLog
     from runtime.loop import kill_message
-    from runtime.store import FAILED, FINAL, KILLED, RUNNING, WAITING_APPROVAL, Store, now_iso, owner_alive
+    from runtime.store import FAILED, FINAL, KILLED, RUNNING, WAITING_APPROVAL, now_iso, owner_alive
 
-    state_dir = Path(args.state)
-    store = Store(state_dir, create=False)
-    audit = AuditLog(state_dir / "audit")
+    store = _store_for(args, create=False)
+    audit = store.open_audit()
     by = _who("AIRLOCK_OPERATOR")
     try:
         if args.clear:
@@ -405,6 +406,30 @@ def _cmd_kill(args: argparse.Namespace, out: _Output) -> int:
         store.close()
 
 
+
+
+def _state_arg(args: argparse.Namespace) -> str:
+    if not args.state:
+        raise BadInput(f"--state: required (or set {STORE_ENV}, e.g. postgresql://USER@HOST/DB)")
+    return str(args.state)
+
+
+def _store_for(args: argparse.Namespace, *, create: bool) -> Any:
+    """The store ``AIRLOCK_STORE`` names, else the SQLite one in ``--state``."""
+    url = os.environ.get(STORE_ENV, "").strip()
+    if url:
+        from runtime.store_api import open_store
+
+        if not args.state:
+            args.state = url  # messages name the store the way the user can pass it back
+        return open_store(url, create=create)
+    from runtime.store import Store
+
+    return Store(Path(_state_arg(args)), create=create)
+
+
+STORE_COMMANDS = frozenset({"run", "resume", "status", "approvals", "audit", "kill"})
+
 COMMANDS = {
     "run": _cmd_run,
     "resume": _cmd_resume,
@@ -427,6 +452,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     out = _Output(getattr(args, "json", False))
     try:
+        if args.command in STORE_COMMANDS and not os.environ.get(STORE_ENV, "").strip():
+            _state_arg(args)  # no store named: say so before loading anything
         return COMMANDS[args.command](args, out)
     except BadInput as exc:
         message = out.redact(str(exc))

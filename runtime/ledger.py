@@ -45,10 +45,10 @@ def lookup(conn: sqlite3.Connection, task_id: str, tool_call_id: str) -> LedgerE
 def write_intent(
     cur: sqlite3.Cursor, task_id: str, tool_call_id: str, tool: str, arguments_sha256: str, ts: str
 ) -> None:
-    # OR IGNORE: re-recording the intent of a retried call must keep the original row.
+    # DO NOTHING: re-recording the intent of a retried call must keep the original row.
     cur.execute(
-        "INSERT OR IGNORE INTO ledger (task_id, tool_call_id, idempotency_key, tool, arguments_sha256, status, intent_at)"
-        " VALUES (?,?,?,?,?,'intent',?)",
+        "INSERT INTO ledger (task_id, tool_call_id, idempotency_key, tool, arguments_sha256, status, intent_at)"
+        " VALUES (?,?,?,?,?,'intent',?) ON CONFLICT DO NOTHING",
         (task_id, tool_call_id, idempotency_key(task_id, tool_call_id), tool, arguments_sha256, ts),
     )
 

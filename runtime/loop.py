@@ -95,13 +95,15 @@ def unresolved_calls(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def kill_message(task_id: str, global_kill: dict[str, Any] | None, state_dir: str) -> str:
+    # ``state_dir`` is a directory (SQLite) or a store URL (AIRLOCK_STORE; never holding a password).
+    flag, env = (f" --state {state_dir}", "") if "://" not in state_dir else ("", f" with AIRLOCK_STORE={state_dir}")
     if global_kill is not None:
         return (
             f"killed: the kill switch for all tasks was engaged at {global_kill.get('engaged_at')} by "
             f"{global_kill.get('by')}; no step starts until it is cleared with "
-            f"`airlock-runtime kill --state {state_dir} --clear`, then `airlock-runtime resume {task_id} --state {state_dir}`"
+            f"`airlock-runtime kill{flag} --clear`, then `airlock-runtime resume {task_id}{flag}`{env}"
         )
-    return f"killed by `airlock-runtime kill`; continue only explicitly with `airlock-runtime resume {task_id} --state {state_dir}`"
+    return f"killed by `airlock-runtime kill`; continue only explicitly with `airlock-runtime resume {task_id}{flag}`{env}"
 
 
 class Runner:
@@ -243,7 +245,7 @@ class Runner:
         if not task_kill and global_kill is None:
             return None
         self._say("kill switch: stopping at the step boundary")
-        return self._finish(KILLED, error=kill_message(self.task_id, global_kill, str(self.store.state_dir)))
+        return self._finish(KILLED, error=kill_message(self.task_id, global_kill, getattr(self.store, "url", None) or str(self.store.state_dir)))
 
     def _model_step(self) -> TaskOutcome | None:
         usage = self.state.usage

@@ -30,7 +30,8 @@ from runtime.store_queue import QUEUED, SERVICE_SCHEMA, QueueStoreMixin, iter_st
 
 if TYPE_CHECKING:
     from runtime.approvals import ApprovalRecord
-    from runtime.audit import AuditLog
+    from runtime.audit import AuditLog, VerifyResult
+    from runtime.secret_history import SecretHistory
 
 DB_NAME = "airlock.db"
 SCHEMA_VERSION = 1
@@ -270,6 +271,10 @@ def _check_airlock_database(conn: sqlite3.Connection, path: Path) -> None:
 class Store(QueueStoreMixin):
     """The SQLite implementation of :class:`runtime.store_api.StateStore`."""
 
+    # Appended to a read that a transaction then writes on. SQLite's BEGIN IMMEDIATE already
+    # serialises writers; a backend with row locks (PostgreSQL) sets " FOR UPDATE".
+    row_lock = ""
+
     def __init__(self, state_dir: Path, *, create: bool) -> None:
         self.state_dir = state_dir
         # Set by a service worker while it runs a leased task: checkpoints then commit only
@@ -340,7 +345,27 @@ class Store(QueueStoreMixin):
         the change back (and, as everywhere, the log is written ahead of the state)."""
         with self.transaction() as cur:
             yield cur
-            self._advance_audit_head(cur, audit.append(kind, data, task_id=task_id, agent_version=agent_version))
+            self.append_audit(cur, audit, kind, data, task_id=task_id, agent_version=agent_version)
+
+    def append_audit(
+        self,
+        cur: sqlite3.Cursor,
+        audit: Any,
+        kind: str,
+        data: dict[str, Any],
+        *,
+        task_id: str | None = None,
+        agent_version: str | None = None,
+    ) -> None:
+        """Append an audit record as part of the open transaction ``cur``: the file log is
+        written ahead of the commit (its head recorded in the same transaction)."""
+        self._advance_audit_head(cur, audit.append(kind, data, task_id=task_id, agent_version=agent_version))
+
+    def secret_history(self) -> SecretHistory:
+        """Fingerprints of the secret values this store's runs were given (runtime/secret_history.py)."""
+        from runtime.secret_history import SecretHistory
+
+        return SecretHistory(self.state_dir)
 
     @contextmanager
     def _in(self, cur: sqlite3.Cursor | None) -> Iterator[sqlite3.Cursor]:
@@ -415,7 +440,7 @@ class Store(QueueStoreMixin):
     def claim(self, task_id: str, owner: str) -> TaskRow:
         """Make this process the task's runner; refuse if another live process runs it."""
         with self.transaction() as cur:
-            row = cur.execute("SELECT status, owner FROM tasks WHERE id=?", (task_id,)).fetchone()
+            row = cur.execute("SELECT status, owner FROM tasks WHERE id=?" + self.row_lock, (task_id,)).fetchone()
             if row is None:
                 raise UnknownTask(task_id)
             status, current = row
@@ -597,7 +622,9 @@ class Store(QueueStoreMixin):
 
         ts = now_iso()
         with self.transaction() as cur:
-            row = cur.execute("SELECT status, decided_at, task_id FROM approvals WHERE id=?", (approval_id,)).fetchone()
+            row = cur.execute(
+                "SELECT status, decided_at, task_id FROM approvals WHERE id=?" + self.row_lock, (approval_id,)
+            ).fetchone()
             if row is None:
                 raise UnknownApproval(approval_id)
             if row[0] != "pending":
@@ -625,3 +652,8 @@ class Store(QueueStoreMixin):
         from runtime.audit import AuditLog
 
         return AuditLog(self.state_dir / "audit")
+
+    def verify_audit(self) -> VerifyResult:
+        from runtime.audit import verify
+
+        return verify(self.state_dir / "audit", self.audit_head())

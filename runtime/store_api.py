@@ -2,8 +2,8 @@
 
 Tasks, messages and checkpoints, the idempotency ledger, approvals, the work queue and
 its leases, the kill switches, task events and the audit head. SQLite
-(:class:`runtime.store.Store`, the embedded default) is the implementation today;
-other backends (AWS, PostgreSQL) implement the same protocol and are picked by
+(:class:`runtime.store.Store`, the embedded default) and PostgreSQL
+(:class:`runtime.store_pg.store.PostgresStore`) implement it; the backend is picked by
 ``AIRLOCK_STORE`` in :func:`open_store`. The service and its workers talk only to this
 protocol, never to SQL.
 """
@@ -11,6 +11,7 @@ protocol, never to SQL.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
@@ -19,7 +20,8 @@ from runtime.errors import BadInput
 
 if TYPE_CHECKING:
     from runtime.approvals import ApprovalRecord
-    from runtime.audit import AuditLog
+    from runtime.audit import AuditLog, VerifyResult
+    from runtime.secret_history import SecretHistory
     from runtime.store import TaskRow, TaskState
 
 
@@ -110,27 +112,42 @@ class StateStore(Protocol):
     def events_after(self, task_id: str, after_id: int, limit: int = 500) -> list[EventRecord]: ...
     def record_audit_head(self, head: tuple[int, str] | None) -> None: ...
     def open_audit(self) -> AuditLog: ...
+    def verify_audit(self) -> VerifyResult: ...
+    def audited(
+        self, audit: Any, kind: str, data: dict[str, Any], *, task_id: str | None = None, agent_version: str | None = None
+    ) -> AbstractContextManager[Any]: ...
+    def secret_history(self) -> SecretHistory: ...
 
 
 SQLITE_SCHEME = "sqlite://"
+POSTGRES_SCHEMES = ("postgresql://", "postgres://")
+ALLOWED = "sqlite:///<state dir> or postgresql://USER@HOST[:PORT]/DATABASE"
 
 
 def state_dir_of(url: str) -> Path:
-    """The state directory an ``AIRLOCK_STORE`` URL names (SQLite only, today)."""
+    """The local state directory an ``AIRLOCK_STORE`` URL names (a scratch directory for PostgreSQL)."""
     if url.startswith(SQLITE_SCHEME):
         path = url[len(SQLITE_SCHEME) :]
         if not path.startswith("/") or len(path) < 2:
             raise BadInput(f"AIRLOCK_STORE: {url!r}: use sqlite:///absolute/path/to/state-dir")
         return Path(path)
-    if url.startswith(("aws:", "postgresql://", "postgres://")):
-        raise BadInput(
-            f"AIRLOCK_STORE: {url.split(':', 1)[0]!r} stores are not available in this runtime version; "
-            "allowed: sqlite:///<state dir>"
-        )
-    raise BadInput(f"AIRLOCK_STORE: {url!r} is not a store URL; allowed: sqlite:///<state dir>")
+    if url.startswith(POSTGRES_SCHEMES):
+        import tempfile
+
+        from runtime.store_pg.url import parse_url
+
+        parse_url(url)  # a bad URL (or one carrying a password) is refused before anything starts
+        return Path(tempfile.gettempdir())
+    if url.startswith("aws:"):
+        raise BadInput(f"AIRLOCK_STORE: 'aws' stores are not available in this runtime version; allowed: {ALLOWED}")
+    raise BadInput(f"AIRLOCK_STORE: {url!r} is not a store URL; allowed: {ALLOWED}")
 
 
 def open_store(url: str, *, create: bool = True) -> StateStore:
+    if url.startswith(POSTGRES_SCHEMES):
+        from runtime.store_pg.store import PostgresStore
+
+        return PostgresStore(url, create=create)
     from runtime.store import Store
 
     return Store(state_dir_of(url), create=create)

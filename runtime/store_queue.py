@@ -87,7 +87,7 @@ class QueueStoreMixin:
     def _check_fence(self, cur: sqlite3.Cursor, task_id: str) -> None:
         if self.fence_owner is None:
             return
-        row = cur.execute("SELECT owner FROM tasks WHERE id=?", (task_id,)).fetchone()
+        row = cur.execute("SELECT owner FROM tasks WHERE id=?" + self.row_lock, (task_id,)).fetchone()  # type: ignore[attr-defined]
         if row is None or row[0] != self.fence_owner:
             raise LeaseLost(f"task {task_id}: lease held by {row[0] if row else None}, not {self.fence_owner}")
 

@@ -186,7 +186,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
             super().handle_exit(sig, frame)
 
     server = Server(config)
-    print(f"airlock-runtime serve: listening on http://{settings.host}:{bound} (state {settings.state_dir})", file=sys.stderr, flush=True)
+    print(f"airlock-runtime serve: listening on http://{settings.host}:{bound} (store {settings.store_url})", file=sys.stderr, flush=True)
     server.run(sockets=[sock])
     finished = pool.drain(settings.drain_seconds)
     ctx.close()

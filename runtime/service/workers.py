@@ -49,6 +49,7 @@ class WorkerPool:
             self.threads.append(thread)
         heartbeat = threading.Thread(target=self._heartbeat, name="lease-heartbeat", daemon=True)
         heartbeat.start()
+        threading.Thread(target=self._listen, name="queue-listener", daemon=True).start()
 
     def drain(self, timeout: float) -> bool:
         """Stop claiming, let runners reach a step boundary; True when every worker finished in time."""
@@ -86,6 +87,20 @@ class WorkerPool:
                         if task_id not in kept and task_id in ctx.held:
                             log.warning("lease on task %s was lost; its runner stops at the next step boundary", task_id)
                             ctx.held[task_id] = True
+
+    def _listen(self) -> None:
+        """Stores that announce new work (PostgreSQL's LISTEN/NOTIFY) wake idle workers at once, across replicas."""
+        store = self.ctx.store()
+        wait_for_work = getattr(store, "wait_for_work", None)
+        if wait_for_work is None:
+            return  # SQLite: the idle poll is the wake-up
+        while not self.ctx.draining.is_set():
+            try:
+                if wait_for_work(5.0):
+                    self.ctx.wake.set()
+            except Exception as exc:
+                log.warning("queue listener failed: %s: %s", type(exc).__name__, exc)
+                self._stopped.wait(IDLE_POLL_SECONDS * 4)
 
     def _work(self) -> None:
         ctx = self.ctx

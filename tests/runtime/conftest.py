@@ -55,3 +55,25 @@ def isolated_tool_imports() -> Iterator[None]:
     sys.modules.pop("tools", None)
     if saved_tools is not None:
         sys.modules["tools"] = saved_tools
+
+
+@pytest.fixture(scope="session")
+def pg_server():  # type: ignore[no-untyped-def]
+    """One real PostgreSQL server for the session (see pg_server.py); fails when it cannot start."""
+    import pg_server as pg
+
+    server = pg.start()
+    yield server
+    server.stop()
+    import shutil
+
+    shutil.rmtree(server.app_password_file.parent, ignore_errors=True)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def backend(request, ws):  # type: ignore[no-untyped-def]
+    """The store the test runs on: SQLite in ws.state, or a fresh database on the session's PostgreSQL."""
+    from store_backends import make_backend
+
+    pg = request.getfixturevalue("pg_server") if request.param == "postgresql" else None
+    return make_backend(request.param, ws, pg)

@@ -224,7 +224,7 @@ def test_cli_bad_arguments_and_ids(tmp_path):
     missing = run_cli("run", "--agent", str(tmp_path / "nope.yaml"), "--task", "t", "--state", str(tmp_path))
     assert missing.rc == 2 and "--agent: spec file" in missing.stderr and "does not exist" in missing.stderr
     no_state = run_cli("run", "--agent", "x.yaml", "--task", "t")
-    assert no_state.rc == 2 and "the following arguments are required: --state" in no_state.stderr
+    assert no_state.rc == 2 and "--state: required (or set AIRLOCK_STORE" in no_state.stderr
     nothing = run_cli("resume", "tsk_x", "--state", str(tmp_path / "empty"))
     assert nothing.rc == 2 and "holds no Airlock state" in nothing.stderr
     empty = run_cli("run", "--agent", "x.yaml", "--task", "  ", "--state", str(tmp_path))

@@ -1,0 +1,1 @@
+"""PostgreSQL backend of the runtime's store (``AIRLOCK_STORE=postgresql://...``)."""
