@@ -149,7 +149,8 @@ def plan(loaded: LoadedConfig, images: list[StackImage], mode: Mode, archive: Pa
             lines += _build_lines(loaded.project_dir, image, f"oci:{OCI_LAYOUT}:{image.key}", print_digest=False)
         lines.append(f"tar -cf {shlex.quote(str(archive))} {OCI_LAYOUT}")
         return lines
-    registry = images[0].destination.split("/", 1)[0] if any(i.destination for i in images) else ""
+    destinations = [i.destination for i in images if i.destination]
+    registry = destinations[0].split("/", 1)[0] if destinations else ""
     if mode == "import":
         assert archive is not None
         lines.append(f"# airgapped side: unpack {archive} and copy each image into the stack's registry")

@@ -20,10 +20,11 @@ from runtime.outbound import check_outbound_environment
 from runtime.pricing import Price, price_for
 from runtime.redact import Redactor
 from runtime.router import Router, api_keys, build_router
-from runtime.sandbox_tool import SANDBOXES_ENV, build_sandbox_tool, configured_sandboxes
+from runtime.sandbox_tool import HTTP_MARGIN_SECONDS, SANDBOXES_ENV, build_sandbox_tool, configured_sandboxes
 from runtime.secrets import resolve_secrets
-from runtime.spec import AgentSpec, LoadedSpec, SpecError, SpecProblem, current_profile
+from runtime.spec import AgentSpec, LoadedSpec, SpecError, SpecProblem, ToolSpec, current_profile
 from runtime.tool_kinds import pool_of
+from runtime.tool_timeout import DEFAULT_TIMEOUT_SECONDS
 from runtime.tools import LoadedTool, ToolLoadError, build_tool, import_target
 
 
@@ -110,5 +111,18 @@ def load_agent(loaded: LoadedSpec, *, router: Router | None = None, sandboxes: M
         redactor=Redactor(redact_values),
         limits=BudgetLimits.from_spec(spec.budgets),
         prices=prices,
-        tool_timeouts={t.name: t.timeout_seconds for t in spec.tools},
+        tool_timeouts={t.name: _abandon_after(t) for t in spec.tools},
     )
+
+
+def _abandon_after(tool: ToolSpec) -> float:
+    """How long the runtime waits for a tool before abandoning the call.
+
+    A python tool gets its own timeoutSeconds. A sandbox tool's timeoutSeconds is enforced by the
+    executor, which kills the code and answers with what it printed; the runtime waits that long
+    plus the HTTP margin, so it only abandons an executor that stopped answering.
+    """
+    seconds = float(tool.timeout_seconds or DEFAULT_TIMEOUT_SECONDS)
+    if tool.kind == "sandbox":
+        return seconds + HTTP_MARGIN_SECONDS
+    return seconds

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, cast, runtime_checkable
 
 from runtime.errors import BadInput
 
@@ -147,7 +147,7 @@ def open_store(url: str, *, create: bool = True) -> StateStore:
     if url.startswith(POSTGRES_SCHEMES):
         from runtime.store_pg.store import PostgresStore
 
-        return PostgresStore(url, create=create)
+        return cast(StateStore, PostgresStore(url, create=create))  # its audit log is PgAuditLog, AuditLog's twin
     from runtime.store import Store
 
     return Store(state_dir_of(url), create=create)

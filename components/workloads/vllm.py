@@ -88,7 +88,8 @@ STREAMER_MEMORY_MAX_BYTES = 8 * 1024**3
 def streamer_memory_bytes(model: ModelConfig) -> int:
     assert model.resources.memory_limit, "filled by profile defaults"
     limit = parse_quantity(model.resources.memory_limit)
-    return int(min(limit * Decimal(str(STREAMER_MEMORY_SHARE)), STREAMER_MEMORY_MAX_BYTES))
+    share: Decimal = limit * Decimal(str(STREAMER_MEMORY_SHARE))
+    return int(min(share, Decimal(STREAMER_MEMORY_MAX_BYTES)))
 
 
 def download_gib(model: ModelConfig) -> float:

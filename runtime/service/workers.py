@@ -150,13 +150,23 @@ class WorkerPool:
         runner: Runner | None = None
         audit = AuditTee(ctx.audit(), store, ctx.metrics, steps=lambda: runner.state.usage.steps if runner else 0)
         notify = signed_notifier(ctx.webhook_key) if ctx.webhook_key else None
-        runner = Runner(
-            agent,
-            store,  # type: ignore[arg-type]  # the runner uses the SQLite store's ledger today
-            audit,  # type: ignore[arg-type]
-            self._telemetry_for(agent),
-            should_yield=lambda: ctx.draining.is_set() or self._lost(task_id),
-            **({"notify": notify} if notify else {}),
+        runner = (
+            Runner(
+                agent,
+                store,  # type: ignore[arg-type]  # the runner uses the SQLite store's ledger today
+                audit,  # type: ignore[arg-type]
+                self._telemetry_for(agent),
+                should_yield=lambda: ctx.draining.is_set() or self._lost(task_id),
+                notify=notify,
+            )
+            if notify
+            else Runner(
+                agent,
+                store,  # type: ignore[arg-type]
+                audit,  # type: ignore[arg-type]
+                self._telemetry_for(agent),
+                should_yield=lambda: ctx.draining.is_set() or self._lost(task_id),
+            )
         )
         store.fence_owner = owner  # type: ignore[attr-defined]
         try:

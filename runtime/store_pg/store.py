@@ -28,6 +28,8 @@ from runtime.store_api import Claim
 from runtime.store_pg import migrate
 from runtime.store_pg.audit import PgAuditLog, append_in, verify
 from runtime.store_pg.secret_history import PgSecretHistory
+from psycopg.conninfo import make_conninfo
+
 from runtime.store_pg.sqlcompat import Connection, Cursor
 from runtime.store_pg.url import PgTarget, parse_url
 
@@ -36,7 +38,7 @@ QUEUE_CHANNEL = "airlock_queue"
 
 def connect(target: PgTarget, **extra: Any) -> psycopg.Connection[Any]:
     try:
-        return psycopg.connect(**target.conninfo(), autocommit=True, **extra)
+        return psycopg.connect(make_conninfo("", **target.conninfo()), autocommit=True, **extra)
     except psycopg.OperationalError as exc:
         reason = str(exc).strip().splitlines()[-1] if str(exc).strip() else type(exc).__name__
         raise BadInput(f"AIRLOCK_STORE: cannot connect to {target.display}: {reason}") from None
@@ -44,6 +46,7 @@ def connect(target: PgTarget, **extra: Any) -> psycopg.Connection[Any]:
 
 class PostgresStore(Store):
     row_lock = " FOR UPDATE"
+    _listener: psycopg.Connection[Any] | None = None
 
     def __init__(self, url: str, *, create: bool = True) -> None:
         self.target = parse_url(url)
@@ -135,9 +138,9 @@ class PostgresStore(Store):
         except psycopg.Error as exc:  # the transaction rolls back with the action it records
             reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
             raise StateUnusable(f"cannot write the audit log (table audit_log in {self.target.display}): {reason}") from None
-        self._advance_audit_head(cur, head)
+        self._advance_audit_head(cur, head)  # type: ignore[arg-type]  # the sqlite3-compatible cursor
 
-    def secret_history(self) -> PgSecretHistory:  # type: ignore[override]
+    def secret_history(self) -> PgSecretHistory:
         return PgSecretHistory(self)
 
     def open_audit(self) -> PgAuditLog:  # type: ignore[override]

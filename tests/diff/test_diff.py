@@ -77,8 +77,10 @@ def repo(tmp_path_factory) -> Repo:
 BROADENING: dict[str, tuple[str, Callable[[Path], None], str]] = {
     "iam-actions": ("base", lambda r: replace(r, "components/aws/runtime_stores.py", '    "dynamodb:Query",\n', '    "dynamodb:Query",\n    "dynamodb:Scan",\n'), "iam"),
     "iam-conditions": ("base", lambda r: replace(r, "components/aws/endpoint_policies.py", 'conditions.setdefault("StringEquals", {})["aws:PrincipalAccount"] = account.id', "pass"), "endpoint-policy"),
-    "security-group": ("base", lambda r: append_config(r, "dev", "  airlock:cluster:\n    endpointPrivateAccessCidrs: [10.99.0.0/16]\n"), "security-group"),
-    "public-api-cidrs": ("base", lambda r: append_config(r, "dev", "  airlock:cluster:\n    endpointPublicAccessCidrs: [198.51.100.0/24]\n"), "public-api"),
+    # dev ships `airlock:cluster` with an empty access path (issue 12): the cases fill it in.
+    "security-group": ("base", lambda r: replace(r, "stacks/Pulumi.dev.yaml", "    endpointPublicAccessCidrs: []\n", "    endpointPublicAccessCidrs: []\n    endpointPrivateAccessCidrs: [10.99.0.0/16]\n"), "security-group"),
+    # Documentation ranges (RFC 5737) are refused, so a public range stands in for the deployer's.
+    "public-api-cidrs": ("base", lambda r: replace(r, "stacks/Pulumi.dev.yaml", "    endpointPublicAccessCidrs: []\n", "    endpointPublicAccessCidrs: [100.24.0.0/24]\n"), "public-api"),
     "network-policy": ("base", lambda r: replace(r, "stacks/Pulumi.dev.yaml", "egressAllowlist: [pypi.org, files.pythonhosted.org]", "egressAllowlist: [pypi.org, files.pythonhosted.org, 10.10.200.0/24]"), "network-policy"),
     "sandbox-allowlist": ("base", lambda r: replace(r, "stacks/Pulumi.dev.yaml", "egressAllowlist: [pypi.org, files.pythonhosted.org]", "egressAllowlist: [pypi.org, files.pythonhosted.org, github.com]"), "sandbox-allowlist"),
     "pod-security": ("base", lambda r: replace(r, "components/workloads/pod_security.py", '"readOnlyRootFilesystem": True,', '"readOnlyRootFilesystem": False,'), "pod-security"),

@@ -26,7 +26,7 @@ def api_access_path(config: StackConfig, ctx: RuleContext) -> Iterator[ConfigIss
         ("endpointPrivateAccessCidrs", cluster.endpoint_private_access_cidrs),
     ):
         for i, cidr in enumerate(cidrs):
-            if any(cidr.subnet_of(doc) for doc in DOCUMENTATION_RANGES):
+            if any(cidr.version == doc.version and cidr.subnet_of(doc) for doc in DOCUMENTATION_RANGES):
                 yield ConfigIssue(
                     key_path("cluster", key, i),
                     str(cidr),
