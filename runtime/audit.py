@@ -56,6 +56,24 @@ def record_hash(record: dict[str, Any]) -> str:
     return sha256_hex(canonical_json({k: v for k, v in record.items() if k != "hash"}))
 
 
+
+def chained_record(
+    seq: int, prev: str, kind: str, data: dict[str, Any], *, task_id: str | None, agent_version: str | None
+) -> dict[str, Any]:
+    """The record that follows (seq, prev) in the chain, its hash included: one shape for every
+    audit sink (the JSON Lines file here, the PostgreSQL table in runtime/store_pg/audit.py)."""
+    record: dict[str, Any] = {
+        "seq": seq + 1,
+        "ts": now_iso(),
+        "task_id": task_id,
+        "agent_version": agent_version,
+        "kind": kind,
+        "data": data,
+        "prev_hash": prev,
+    }
+    record["hash"] = record_hash(record)
+    return record
+
 class AuditLog:
     def __init__(self, audit_dir: Path) -> None:
         self.path = audit_dir / LOG_NAME
@@ -111,16 +129,7 @@ class AuditLog:
                 seq, prev, torn = self._read_tail(size)
                 self._tail = (seq, prev)
             seq, prev = self._tail
-            record: dict[str, Any] = {
-                "seq": seq + 1,
-                "ts": now_iso(),
-                "task_id": task_id,
-                "agent_version": agent_version,
-                "kind": kind,
-                "data": data,
-                "prev_hash": prev,
-            }
-            record["hash"] = record_hash(record)
+            record = chained_record(seq, prev, kind, data, task_id=task_id, agent_version=agent_version)
             line = canonical_json(record) + "\n"
             if torn:
                 line = "\n" + line  # keep the torn fragment on its own line; verify reports it

@@ -16,9 +16,8 @@ from typing import Any
 
 import psycopg
 
-from runtime.audit import GENESIS, VerifyResult, record_hash, verify_lines
+from runtime.audit import GENESIS, VerifyResult, chained_record, verify_lines
 from runtime.canonical import canonical_json
-from runtime.store import now_iso
 from runtime.store_pg.sqlcompat import Cursor
 
 _APPEND_LOCK = 0x41_55_44_54  # "AUDT"
@@ -48,16 +47,7 @@ def append_in(
     cur.execute("SELECT pg_advisory_xact_lock(?)", (_APPEND_LOCK,))
     row = cur.execute("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1").fetchone()
     seq, prev = (int(row[0]), str(row[1])) if row else (0, GENESIS)
-    record: dict[str, Any] = {
-        "seq": seq + 1,
-        "ts": now_iso(),
-        "task_id": task_id,
-        "agent_version": agent_version,
-        "kind": kind,
-        "data": data,
-        "prev_hash": prev,
-    }
-    record["hash"] = record_hash(record)
+    record = chained_record(seq, prev, kind, data, task_id=task_id, agent_version=agent_version)
     cur.execute(
         "INSERT INTO audit_log (seq, hash, record) VALUES (?, ?, ?)",
         (record["seq"], record["hash"], canonical_json(record)),
