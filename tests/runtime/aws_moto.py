@@ -156,6 +156,8 @@ class Fault:
     matching calls, drawn from a seeded generator so a run is repeatable.
     ``error``: "throttle" (the service's own throttling error) or an HTTP status (500, 503).
     ``resource``: only calls on this queue/table/bucket name (default: any).
+    ``after_forward``: let the call reach moto first and only then answer with the error: the
+    service did the work but the caller never heard (a lost response), so its retry repeats it.
     """
 
     service: str
@@ -164,6 +166,7 @@ class Fault:
     times: int | None = None
     fraction: float | None = None
     resource: str | None = None
+    after_forward: bool = False
     seed: int = 0
     injected: int = 0
     _rng: random.Random = field(init=False, repr=False)
@@ -323,10 +326,10 @@ class FaultProxy:
         body = self._read_body(handler)
         service, operation, targets = self._classify(handler, body)
         fault = self._pick_fault(service, operation, targets)
+        if fault is None or fault.after_forward:
+            status, headers, payload = self._forward(handler, body)
         if fault is not None:
             status, headers, payload = fault_response(service, fault.error)
-        else:
-            status, headers, payload = self._forward(handler, body)
         with self._lock:
             self.calls.append(AwsCall(service, operation, targets, status, fault is not None))
         handler.send_response(status)
@@ -529,3 +532,48 @@ class AwsEmulator:
     def close(self) -> None:
         self.proxy.close()
         self._server.stop()
+
+
+# ----------------------------------------------------------------------------- the audit bucket
+
+
+def audit_records(resources: AwsResources) -> list[dict[str, Any]]:
+    """Every audit record in the bucket, in chain order (latest version of each key)."""
+    from runtime.store_aws.audit import PREFIX
+
+    s3 = resources.client("s3")
+    keys = [
+        obj["Key"]
+        for page in s3.get_paginator("list_objects_v2").paginate(Bucket=resources.audit_bucket, Prefix=PREFIX)
+        for obj in page.get("Contents", [])
+    ]
+    return [json.loads(s3.get_object(Bucket=resources.audit_bucket, Key=key)["Body"].read()) for key in sorted(keys)]
+
+
+def tamper_audit(resources: AwsResources, seq: int, *, same_bytes: bool = False) -> None:
+    """Change record ``seq`` the way an attacker with write access to the bucket can: Object Lock
+    keeps the old version, so they put a new one on top (changed, or byte-identical)."""
+    from runtime.store_aws.audit import record_key
+
+    s3 = resources.client("s3")
+    key = record_key(seq)
+    body = s3.get_object(Bucket=resources.audit_bucket, Key=key)["Body"].read()
+    if not same_bytes:
+        record = json.loads(body)
+        record["ts"] = "2020-01-01T00:00:00Z"
+        body = (json.dumps(record, separators=(",", ":"), sort_keys=True, ensure_ascii=False) + "\n").encode()
+    s3.put_object(Bucket=resources.audit_bucket, Key=key, Body=body)
+
+
+def hide_audit_records(resources: AwsResources, *seqs: int) -> None:
+    """Put delete markers on records (all Object Lock lets anyone do): they vanish from a plain listing."""
+    from runtime.store_aws.audit import record_key
+
+    s3 = resources.client("s3")
+    for seq in seqs:
+        s3.delete_object(Bucket=resources.audit_bucket, Key=record_key(seq))
+
+
+def break_audit(proxy: FaultProxy, resources: AwsResources) -> Fault:
+    """Make every write to the audit bucket fail (500 after botocore's retries) from now on."""
+    return proxy.inject(Fault("s3", "PutObject", 500, fraction=1.0, resource=resources.audit_bucket))
