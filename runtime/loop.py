@@ -447,7 +447,7 @@ class Runner:
 
     def _execute(self, call: dict[str, Any], tool: Any, kwargs: dict[str, Any], span: Any) -> None:
         call_id, name = call["id"], call["name"]
-        entry = ledger.lookup(self.store.conn, self.task_id, call_id)
+        entry = self.store.ledger_entry(self.task_id, call_id)
         if entry is not None and entry.done:
             # Result recorded but not yet in the conversation (cannot happen with one
             # transaction; kept so the ledger alone is enough to never run twice).
