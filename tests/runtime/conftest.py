@@ -34,16 +34,28 @@ def serve(servers: list[ScriptedModelServer]):  # type: ignore[no-untyped-def]
     return make
 
 
-@pytest.fixture
-def moto_server() -> Iterator[str]:
-    """An AWS emulator (moto) over real HTTP on 127.0.0.1; yields its endpoint URL."""
-    from moto.server import ThreadedMotoServer
+@pytest.fixture(scope="session")
+def aws_emulator():  # type: ignore[no-untyped-def]
+    """moto's server over real HTTP on 127.0.0.1 and the fault-injecting proxy in front (aws_moto.py)."""
+    from aws_moto import AwsEmulator
 
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    yield f"http://{host}:{port}"
-    server.stop()
+    emulator = AwsEmulator()
+    yield emulator
+    emulator.close()
+
+
+@pytest.fixture
+def moto_server(aws_emulator) -> str:  # type: ignore[no-untyped-def]
+    """The session's moto endpoint URL (direct, no proxy)."""
+    return str(aws_emulator.url)
+
+
+@pytest.fixture
+def aws(aws_emulator):  # type: ignore[no-untyped-def]
+    """Fresh queue, DLQ, table and buckets like the stack's; ``aws.env`` points the runtime at the
+    proxy. The proxy's faults and recorded calls start empty for each test."""
+    aws_emulator.proxy.reset()
+    return aws_emulator.new_resources()
 
 
 @pytest.fixture
