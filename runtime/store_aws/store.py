@@ -1,0 +1,82 @@
+"""The AWS implementation of :class:`runtime.store_api.StateStore` (``AIRLOCK_STORE=aws:``).
+
+SQS is the work queue (work_queue.py, dead_letters.py); one DynamoDB table keeps the tasks,
+messages, checkpoints, ledger, approvals, kill switches, events and submissions (items.py);
+text too big for an item goes to the payload bucket (payloads.py); the audit log is
+hash-chained segments in the Object-Locked audit bucket with its head in the table
+(audit.py). Names come from the environment the orchestrator's pod is given (config.py).
+"""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from runtime import contract
+from runtime.audit import VerifyResult
+from runtime.store_aws.approvals import ApprovalItemsMixin
+from runtime.store_aws.config import AwsClients, AwsSettings, make_clients, settings_from_env
+from runtime.store_aws.controls import ControlsMixin
+from runtime.store_aws.dead_letters import DEAD_LETTER_POLL_SECONDS, DeadLettersMixin
+from runtime.store_aws.payloads import Payloads
+from runtime.store_aws.secret_history import AwsSecretHistory
+from runtime.store_aws.table import Table
+from runtime.store_aws.tasks import TaskItemsMixin
+from runtime.store_aws.work_queue import RECEIVE_WAIT_SECONDS, WorkQueueMixin
+
+
+class AwsStoreBase:
+    """What the mixins share: settings, clients, the table and the payload bucket."""
+
+    url = contract.AWS_STORE
+    receive_wait_seconds = RECEIVE_WAIT_SECONDS
+    dead_letter_poll_seconds = DEAD_LETTER_POLL_SECONDS
+
+    def __init__(self, settings: AwsSettings, clients: AwsClients) -> None:
+        self.settings = settings
+        self.clients = clients
+        self.table = Table(clients.dynamodb, settings.table)
+        self.payloads = Payloads(clients.s3, settings.payload_bucket)
+        self.fence_owner: str | None = None
+        # Nothing is kept on local disk; state_dir is a scratch place (like PostgreSQL's).
+        self.state_dir = Path(tempfile.gettempdir())
+
+    # Implemented by the mixins; declared for the ones that call each other.
+    def _send(self, task_id: str, agent_version: str, token: str) -> None: ...
+    def append_event(self, task_id: str, kind: str, data: dict[str, Any]) -> int: ...
+    def record_audit_head(self, head: tuple[int, str] | None) -> None: ...
+    def _audit_head_writes(self, head: tuple[int, str] | None) -> list[Any]: ...
+    def _task_items(self) -> list[dict[str, Any]]: ...
+    def _new_task_writes(self, **kwargs: Any) -> list[Any]: ...
+    def get_task(self, task_id: str) -> Any: ...
+    def reap_dead_letters_now_and_then(self) -> int: ...
+
+
+class AwsStore(TaskItemsMixin, WorkQueueMixin, DeadLettersMixin, ApprovalItemsMixin, ControlsMixin, AwsStoreBase):
+    def __init__(self, *, create: bool = True) -> None:
+        settings = settings_from_env()
+        super().__init__(settings, make_clients(settings))
+
+    def close(self) -> None:
+        for client in (self.clients.sqs, self.clients.dynamodb, self.clients.s3):
+            client.close()
+
+    def secret_history(self) -> AwsSecretHistory:
+        return AwsSecretHistory(self)
+
+    def audit_head(self) -> tuple[int, str] | None:
+        values = self.table.get(contract.AWS_AUDIT_HEAD_KEY["pk"], contract.AWS_AUDIT_HEAD_KEY["sk"])
+        if not values or "seq" not in values:
+            return None
+        return int(values["seq"]), str(values["hash"])
+
+    def open_audit(self) -> Any:
+        from runtime.store_aws.audit import open_audit_log
+
+        return open_audit_log(self.settings, self.clients)
+
+    def verify_audit(self) -> VerifyResult:
+        from runtime.store_aws.audit import verify_audit_log
+
+        return verify_audit_log(self.settings, self.clients)
