@@ -45,7 +45,7 @@ import re
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
@@ -53,6 +53,9 @@ from runtime.audit import GENESIS, VerifyResult, chained_record, record_hash, ve
 from runtime.canonical import canonical_json
 from runtime.contract import AWS_AUDIT_HEAD_KEY
 from runtime.errors import StateUnusable
+
+if TYPE_CHECKING:
+    from runtime.store_aws.config import AwsClients, AwsSettings
 
 PREFIX = "records/"
 KEY_DIGITS = 20
@@ -342,3 +345,12 @@ def verify(s3: Any, dynamodb: Any, bucket: str, table: str) -> VerifyResult:
         count = damage.rewritten[result.bad_seq]
         return replace(result, message=f"{result.message}; its object has {count} versions (written again: tampering)")
     return damage.result or result
+
+
+def open_audit_log(settings: AwsSettings, clients: AwsClients) -> S3AuditLog:
+    """The store's audit log: its bucket and head item from the settings, its clients shared."""
+    return S3AuditLog(clients.s3, clients.dynamodb, settings.audit_bucket, settings.table)
+
+
+def verify_audit_log(settings: AwsSettings, clients: AwsClients) -> VerifyResult:
+    return verify(clients.s3, clients.dynamodb, settings.audit_bucket, settings.table)

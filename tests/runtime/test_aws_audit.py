@@ -204,3 +204,33 @@ def test_verify_reads_what_it_needs_and_nothing_else(aws, aws_emulator):
     assert verify_bucket(aws).ok
     ops = sorted({c.operation for c in aws_emulator.proxy.calls_on(aws.names)})
     assert ops == ["GetItem", "GetObject", "ListObjectVersions"]
+
+
+def test_audit_verify_on_the_cli_reads_the_bucket(aws, ws):
+    from runtime_testkit import run_cli
+
+    append_some(open_log(aws), 4)
+    env = {**ws.env, **aws.env}
+    ok = run_cli("audit", "verify", "--json", env=env)
+    assert ok.rc == 0, ok.stderr
+    assert ok.json["ok"] is True and ok.json["records"] == 4
+
+    tamper_audit(aws, 2)
+    broken = run_cli("audit", "verify", "--json", env=env)
+    assert broken.rc == 1, broken.stderr
+    assert broken.json["ok"] is False and broken.json["seq"] == 2
+    assert f"s3://{aws.audit_bucket}/records/" in broken.json["message"]
+    plain = run_cli("audit", "verify", env=env)
+    assert plain.rc == 1 and "content does not match its hash" in plain.stderr
+
+    missing = run_cli("audit", "verify", env={k: v for k, v in env.items() if k != "AIRLOCK_AUDIT_BUCKET"})
+    assert missing.rc == 2 and "AIRLOCK_AUDIT_BUCKET: not set" in missing.stderr and "Traceback" not in missing.stderr
+
+
+def test_audit_verify_on_the_cli_reports_an_unreachable_bucket_without_a_traceback(aws, ws, aws_emulator):
+    from runtime_testkit import run_cli
+
+    append_some(open_log(aws), 1)
+    aws_emulator.proxy.inject(Fault("s3", "ListObjectVersions", 503, fraction=1.0, resource=aws.audit_bucket))
+    res = run_cli("audit", "verify", env={**ws.env, **aws.env})
+    assert res.rc == 2 and "cannot read the audit log" in res.stderr and "Traceback" not in res.stderr
