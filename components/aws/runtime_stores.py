@@ -50,28 +50,34 @@ PAYLOAD_RETENTION_DAYS = 90
 # An overwritten or deleted payload stays recoverable this long (the bucket is versioned).
 PAYLOAD_NONCURRENT_DAYS = 7
 
+# Exactly the AWS operations runtime/store_aws calls, as IAM actions (checked against the
+# operations recorded while its tests run: tests/runtime/test_aws_iam_operations.py).
+# Work queue: send, long-poll receive, extend the lease (visibility), delete when done; depth
+# (ApproximateNumberOfMessages) and the redrive policy's maxReceiveCount.
 QUEUE_ACTIONS = (
     "sqs:ChangeMessageVisibility",
     "sqs:DeleteMessage",
     "sqs:GetQueueAttributes",
-    "sqs:GetQueueUrl",
     "sqs:ReceiveMessage",
     "sqs:SendMessage",
 )
+# The dead-letter queue is drained: each message ends its task `failed`, then is deleted.
+DEAD_LETTER_QUEUE_ACTIONS = ("sqs:DeleteMessage", "sqs:ReceiveMessage")
 # Append and read; no DeleteItem/BatchWriteItem: checkpoints and ledger entries are never
-# removed by the runtime (TTL expires them).
+# removed by the runtime (TTL expires them). TransactWriteItems is authorised per item, by
+# the item's own action (its Put and Update items: PutItem, UpdateItem).
 TABLE_ACTIONS = (
-    "dynamodb:BatchGetItem",
-    "dynamodb:ConditionCheckItem",
-    "dynamodb:DescribeTable",
     "dynamodb:GetItem",
     "dynamodb:PutItem",
     "dynamodb:Query",
     "dynamodb:UpdateItem",
 )
-# Write-once audit records: put and read, never delete (Object Lock would refuse anyway).
-AUDIT_OBJECT_ACTIONS = ("s3:GetObject", "s3:PutObject")
-AUDIT_BUCKET_ACTIONS = ("s3:GetBucketLocation", "s3:ListBucket")
+# Write-once audit records: put (If-None-Match) and read, never delete (Object Lock would
+# refuse anyway). `audit verify` lists every version (ListBucketVersions) and reads each by
+# version id (GetObjectVersion); ListBucket makes a read of a missing key answer 404, which an
+# append catching up with other writers relies on.
+AUDIT_OBJECT_ACTIONS = ("s3:GetObject", "s3:GetObjectVersion", "s3:PutObject")
+AUDIT_BUCKET_ACTIONS = ("s3:ListBucket", "s3:ListBucketVersions")
 # Large messages: written once per message, read back on resume.
 PAYLOAD_OBJECT_ACTIONS = ("s3:GetObject", "s3:PutObject")
 
@@ -283,7 +289,7 @@ class RuntimeStores(pulumi.ComponentResource):
             role=role.name,
             policy=document(
                 allow(QUEUE_ACTIONS, [self.queue.arn], sid="WorkQueue"),
-                allow(["sqs:GetQueueAttributes"], [self.dead_letter_queue.arn], sid="DeadLetterQueueDepth"),
+                allow(DEAD_LETTER_QUEUE_ACTIONS, [self.dead_letter_queue.arn], sid="DeadLetterQueue"),
                 allow(TABLE_ACTIONS, [self.table.arn], sid="CheckpointsAndLedger"),
                 allow(AUDIT_BUCKET_ACTIONS, [audit_arn], sid="AuditBucket"),
                 allow(AUDIT_OBJECT_ACTIONS, [pulumi.Output.concat(audit_arn, "/*")], sid="AuditRecords"),

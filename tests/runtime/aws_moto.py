@@ -50,6 +50,8 @@ from runtime.contract import (
 REGION = "us-east-1"
 ACCESS_KEY = "testing"
 SECRET_KEY = "testing"
+AWS_CALLS_FILE_ENV = "AIRLOCK_TEST_AWS_CALLS_FILE"
+"""When set, the session's emulator writes every call the runtime made there (IAM test)."""
 AUDIT_RETENTION_DAYS = 1  # COMPLIANCE in moto too: the test's objects can never be deleted, only outlived
 
 
@@ -233,6 +235,7 @@ class FaultProxy:
         parts = urlsplit(upstream)
         self.upstream_host, self.upstream_port = parts.hostname or "127.0.0.1", parts.port or 80
         self.calls: list[AwsCall] = []
+        self.journal: list[AwsCall] = []  # every call of the session: reset() keeps it
         self.faults: list[Fault] = []
         self._lock = threading.Lock()
         proxy = self
@@ -312,7 +315,9 @@ class FaultProxy:
             name = _queue_name(form.get("QueueUrl", [split.path])[0]) or form.get("QueueName", [""])[0]
             return "sqs", operation, ((name, operation),)
         operation, bucket = s3_operation(handler.command, split.path, split.query)
-        return "s3", operation, ((bucket, operation),)
+        # A read of a given version is its own IAM action (s3:GetObjectVersion).
+        versioned = operation in ("GetObject", "HeadObject") and "versionId" in parse_qs(split.query)
+        return "s3", operation, ((bucket, f"{operation}Version" if versioned else operation),)
 
     def _pick_fault(self, service: str, operation: str, targets: tuple[tuple[str, str], ...]) -> Fault | None:
         resources = tuple(name for name, _ in targets)
@@ -331,7 +336,9 @@ class FaultProxy:
         if fault is not None:
             status, headers, payload = fault_response(service, fault.error)
         with self._lock:
-            self.calls.append(AwsCall(service, operation, targets, status, fault is not None))
+            call = AwsCall(service, operation, targets, status, fault is not None)
+            self.calls.append(call)
+            self.journal.append(call)
         handler.send_response(status)
         for name, value in headers.items():
             if name.lower() not in _HOP_BY_HOP | {"content-length", "date", "server"}:
@@ -510,6 +517,7 @@ class AwsEmulator:
         host, port = self._server.get_host_and_port()
         self.url = f"http://{host}:{port}"  # moto itself
         self.proxy = FaultProxy(self.url)
+        self.roles: dict[str, str] = {}  # resource name -> role, for every resource set made
 
     def new_resources(
         self,
@@ -520,7 +528,7 @@ class AwsEmulator:
         max_receives: int = MAX_RECEIVES,
     ) -> AwsResources:
         """Fresh resources whose env sends the runtime through the proxy (see create_resources)."""
-        return create_resources(
+        resources = create_resources(
             self.url,
             self.proxy.url,
             prefix=prefix,
@@ -528,6 +536,18 @@ class AwsEmulator:
             receive_wait_seconds=receive_wait_seconds,
             max_receives=max_receives,
         )
+        self.roles.update(resources.names)
+        return resources
+
+    def used_operations(self) -> list[dict[str, Any]]:
+        """Every call of the session on the resources made here: service, operation, the role of the
+        resource (queue, table, audit_bucket, ...), the item action and the status answered."""
+        return [
+            {"service": c.service, "operation": c.operation, "role": self.roles[name], "item": item, "status": c.status}
+            for c in list(self.proxy.journal)
+            for name, item in c.targets
+            if name in self.roles
+        ]
 
     def close(self) -> None:
         self.proxy.close()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import os
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -37,10 +39,13 @@ def serve(servers: list[ScriptedModelServer]):  # type: ignore[no-untyped-def]
 @pytest.fixture(scope="session")
 def aws_emulator():  # type: ignore[no-untyped-def]
     """moto's server over real HTTP on 127.0.0.1 and the fault-injecting proxy in front (aws_moto.py)."""
-    from aws_moto import AwsEmulator
+    from aws_moto import AWS_CALLS_FILE_ENV, AwsEmulator
 
     emulator = AwsEmulator()
     yield emulator
+    journal = os.environ.get(AWS_CALLS_FILE_ENV)
+    if journal:  # the IAM test's run of the AWS suites (tests/runtime/test_aws_iam_operations.py)
+        Path(journal).write_text(json.dumps(emulator.used_operations()))
     emulator.close()
 
 
