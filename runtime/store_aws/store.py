@@ -66,17 +66,17 @@ class AwsStore(TaskItemsMixin, WorkQueueMixin, DeadLettersMixin, ApprovalItemsMi
         return AwsSecretHistory(self)
 
     def audit_head(self) -> tuple[int, str] | None:
-        values = self.table.get(contract.AWS_AUDIT_HEAD_KEY["pk"], contract.AWS_AUDIT_HEAD_KEY["sk"])
-        if not values or "seq" not in values:
-            return None
-        return int(values["seq"]), str(values["hash"])
+        from runtime.store_aws.audit import read_head
+
+        return read_head(self.clients.dynamodb, self.settings.table)
 
     def open_audit(self) -> Any:
-        from runtime.store_aws.audit import open_audit_log
+        """The audit log in the Object-Locked bucket; it moves the head item itself as it appends."""
+        from runtime.store_aws.audit import S3AuditLog
 
-        return open_audit_log(self.settings, self.clients)
+        return S3AuditLog(self.clients.s3, self.clients.dynamodb, self.settings.audit_bucket, self.settings.table)
 
     def verify_audit(self) -> VerifyResult:
-        from runtime.store_aws.audit import verify_audit_log
+        from runtime.store_aws.audit import verify
 
-        return verify_audit_log(self.settings, self.clients)
+        return verify(self.clients.s3, self.clients.dynamodb, self.settings.audit_bucket, self.settings.table)

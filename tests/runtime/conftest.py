@@ -87,10 +87,13 @@ def pg_server():  # type: ignore[no-untyped-def]
     shutil.rmtree(server.app_password_file.parent, ignore_errors=True)
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
+@pytest.fixture(params=["sqlite", "postgresql", "aws"])
 def backend(request, ws):  # type: ignore[no-untyped-def]
-    """The store the test runs on: SQLite in ws.state, or a fresh database on the session's PostgreSQL."""
+    """The store the test runs on: SQLite in ws.state, a fresh database on the session's PostgreSQL,
+    or fresh stack-shaped AWS resources on the session's moto server."""
     from store_backends import make_backend
 
     pg = request.getfixturevalue("pg_server") if request.param == "postgresql" else None
-    return make_backend(request.param, ws, pg)
+    aws = request.getfixturevalue("aws") if request.param == "aws" else None
+    proxy = request.getfixturevalue("aws_emulator").proxy if request.param == "aws" else None
+    return make_backend(request.param, ws, pg, aws, proxy)
