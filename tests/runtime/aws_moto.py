@@ -526,8 +526,10 @@ class AwsEmulator:
         visibility_timeout: int = VISIBILITY_TIMEOUT_SECONDS,
         receive_wait_seconds: int = 20,
         max_receives: int = MAX_RECEIVES,
+        journal: bool = True,
     ) -> AwsResources:
-        """Fresh resources whose env sends the runtime through the proxy (see create_resources)."""
+        """Fresh resources whose env sends the runtime through the proxy (see create_resources).
+        ``journal``: the calls on them count as the runtime's (False for the harness's self-test)."""
         resources = create_resources(
             self.url,
             self.proxy.url,
@@ -536,7 +538,8 @@ class AwsEmulator:
             receive_wait_seconds=receive_wait_seconds,
             max_receives=max_receives,
         )
-        self.roles.update(resources.names)
+        if journal:
+            self.roles.update(resources.names)
         return resources
 
     def used_operations(self) -> list[dict[str, Any]]:
@@ -597,3 +600,38 @@ def hide_audit_records(resources: AwsResources, *seqs: int) -> None:
 def break_audit(proxy: FaultProxy, resources: AwsResources) -> Fault:
     """Make every write to the audit bucket fail (500 after botocore's retries) from now on."""
     return proxy.inject(Fault("s3", "PutObject", 500, fraction=1.0, resource=resources.audit_bucket))
+
+
+# ----------------------------------------------------------------------------- the IAM check's input
+
+IAM_TEST_MODULE = "test_aws_iam_operations.py"
+HARNESS_MODULES = frozenset({"test_aws_moto.py"})  # calls of its own, not the runtime's
+BEHAVIOUR_MODULE = "test_store_behaviour.py"
+
+
+def backend_suites(directory: Any) -> list[str]:
+    """The test modules whose AWS calls are the runtime's: the backend's own and the behaviour suite."""
+    found = [*directory.glob("test_aws_*.py"), *directory.glob("test_store_aws*.py")]
+    own = sorted(p.name for p in found if p.name not in HARNESS_MODULES | {IAM_TEST_MODULE})
+    return [*own, BEHAVIOUR_MODULE]
+
+
+class IamCheckPlan:
+    """Whether this session runs every backend suite before the IAM check (then the check reads
+    the session's journal; else it runs them itself in a child pytest)."""
+
+    in_session = False
+
+
+def plan_iam_check(config: Any, items: list[Any]) -> None:
+    """Collection hook: move the IAM check after the AWS suites when they all run in this session."""
+    checks = [item for item in items if item.path.name == IAM_TEST_MODULE]
+    if not checks:
+        return
+    directory = checks[0].path.parent
+    modules = {item.path.name for item in items if item.path.parent == directory}
+    has_aws_behaviour = any(item.path.name == BEHAVIOUR_MODULE and "[aws" in item.name for item in items)
+    unfiltered = not config.getoption("keyword") and not config.getoption("markexpr")
+    IamCheckPlan.in_session = unfiltered and has_aws_behaviour and set(backend_suites(directory)) <= modules
+    if IamCheckPlan.in_session:
+        items[:] = [item for item in items if item not in checks] + checks

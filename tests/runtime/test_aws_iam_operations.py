@@ -1,9 +1,11 @@
 """The orchestrator's IAM policy (prod bundle) allows exactly the AWS operations the store backend calls.
 
-The operations are not listed by hand: this test runs the AWS suites (the behaviour suite on
-``aws`` and the ``test_aws_*`` tests of the backend) in a child pytest whose moto proxy
-journals every request the runtime made, with the role of the resource it hit (work queue,
-dead-letter queue, table, audit bucket, payload bucket). Each request is mapped to the IAM
+The operations are not listed by hand: the moto proxy journals every request the runtime
+makes while the AWS suites run (the behaviour suite on ``aws`` and the backend's own
+``test_aws_*`` / ``test_store_aws*`` modules), with the role of the resource it hit (work
+queue, dead-letter queue, table, audit bucket, payload bucket). In a full run this test is
+moved after those suites and reads the session's journal; run on its own, it runs them in a
+child pytest first. Each request is mapped to the IAM
 actions AWS authorises it with, and compared with the RolePolicy statements that
 components/aws/runtime_stores.py attaches to the orchestrator's role in ``airlock synth prod``.
 """
@@ -19,14 +21,11 @@ from typing import Any
 
 import pytest
 
-from aws_moto import AWS_CALLS_FILE_ENV
+from aws_moto import AWS_CALLS_FILE_ENV, IamCheckPlan, backend_suites
 
 REPO = Path(__file__).resolve().parents[2]
 HERE = Path(__file__).resolve().parent
 STACK = "prod"
-
-# Tests whose AWS calls are the backend's own (the harness's self-test makes calls of its own).
-NOT_THE_BACKEND = {"test_aws_moto.py", Path(__file__).name}
 
 # DynamoDB's transactions are authorised per item, by the item action's own IAM action.
 ITEM_ACTIONS = {
@@ -109,18 +108,16 @@ def _aws_bundle() -> Any:
 
 
 @pytest.fixture(scope="module")
-def backend_calls(tmp_path_factory: pytest.TempPathFactory) -> list[dict[str, Any]]:
+def backend_calls(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> list[dict[str, Any]]:
+    """Every call the runtime made while the AWS suites ran: in this session when they all ran
+    before this test (the full run: no suite runs twice), else in a child pytest run for it."""
+    if IamCheckPlan.in_session:
+        return list(request.getfixturevalue("aws_emulator").used_operations())
     journal = tmp_path_factory.mktemp("aws-calls") / "calls.json"
-    suites = sorted(p.name for p in HERE.glob("test_aws_*.py") if p.name not in NOT_THE_BACKEND)
-    # -k aws: every test of those modules, and the behaviour suite's tests on the aws backend.
-    args = [sys.executable, "-m", "pytest", "-q", "-x", "-p", "no:cacheprovider", *suites, "test_store_behaviour.py", "-k", "aws"]
+    # -k aws: every test of the backend's modules, and the behaviour suite's tests on aws.
+    args = [sys.executable, "-m", "pytest", "-q", "-x", "-p", "no:cacheprovider", *backend_suites(HERE), "-k", "aws"]
     proc = subprocess.run(
-        args,
-        cwd=HERE,
-        env={**os.environ, AWS_CALLS_FILE_ENV: str(journal)},
-        capture_output=True,
-        text=True,
-        timeout=1500,
+        args, cwd=HERE, env={**os.environ, AWS_CALLS_FILE_ENV: str(journal)}, capture_output=True, text=True, timeout=1500
     )
     assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-4000:]
     return list(json.loads(journal.read_text()))
