@@ -137,3 +137,21 @@ def test_the_policy_allows_exactly_what_the_backend_calls(backend_calls):
     print("AWS operations the backend called:\n  " + "\n  ".join(operations))
     assert not missing, f"the backend calls these, the policy does not allow them: {missing}"
     assert not unused, f"the policy allows these, the backend never calls them: {unused}"
+
+
+def test_the_data_key_is_usable_only_through_the_services_whose_encrypted_stores_the_backend_calls(backend_calls):
+    """SQS and S3 (SSE-KMS) need the caller to be allowed the key; DynamoDB uses its own grant."""
+    from support import shipped
+
+    aws_bundle = _aws_bundle()
+    statements = [
+        s
+        for s in aws_bundle.role_policies(shipped(STACK), f"airlock-{STACK}-orchestrator")
+        if any(r.startswith("arn:aws:kms:") for r in aws_bundle.as_list(s["Resource"]))
+        and "kms:GenerateDataKey" in aws_bundle.as_list(s["Action"])  # not the secrets' key (read only)
+    ]
+    (key,) = statements
+    assert sorted(aws_bundle.as_list(key["Action"])) == ["kms:Decrypt", "kms:GenerateDataKey"]
+    via = set(aws_bundle.as_list(key["Condition"]["StringEquals"]["kms:ViaService"]))
+    called = {c["service"] for c in backend_calls} - {"dynamodb"}
+    assert via == {f"{service}.us-east-1.amazonaws.com" for service in called}
