@@ -39,7 +39,7 @@ _ROW_FIELDS = (
 def task_row(values: dict[str, Any], output: str | None) -> TaskRow:
     from runtime.store import TaskRow
 
-    row = {name: values.get(name) for name in _ROW_FIELDS}
+    row: dict[str, Any] = {name: values.get(name) for name in _ROW_FIELDS}
     row["output"] = output
     row["kill_requested"] = bool(row["kill_requested"])
     row["checkpoint_seq"] = int(row["checkpoint_seq"] or 0)

@@ -18,7 +18,7 @@ import pytest
 from runtime_testkit import Call, calls, final, run_cli, tool
 from service_kit import make_token, start_service, wait_for
 
-TASKS = {"sqlite": 200, "postgresql": 120, "aws": 80}
+TASKS = {"sqlite": 200, "postgresql": 120, "aws": 60}
 MODEL_SECONDS = {"sqlite": 0.05, "postgresql": 0.15, "aws": 0.15}
 
 
