@@ -50,6 +50,8 @@ from runtime.contract import (
 REGION = "us-east-1"
 ACCESS_KEY = "testing"
 SECRET_KEY = "testing"
+AWS_CALLS_FILE_ENV = "AIRLOCK_TEST_AWS_CALLS_FILE"
+"""When set, the session's emulator writes every call the runtime made there (IAM test)."""
 AUDIT_RETENTION_DAYS = 1  # COMPLIANCE in moto too: the test's objects can never be deleted, only outlived
 
 
@@ -156,6 +158,8 @@ class Fault:
     matching calls, drawn from a seeded generator so a run is repeatable.
     ``error``: "throttle" (the service's own throttling error) or an HTTP status (500, 503).
     ``resource``: only calls on this queue/table/bucket name (default: any).
+    ``after_forward``: let the call reach moto first and only then answer with the error: the
+    service did the work but the caller never heard (a lost response), so its retry repeats it.
     """
 
     service: str
@@ -164,6 +168,7 @@ class Fault:
     times: int | None = None
     fraction: float | None = None
     resource: str | None = None
+    after_forward: bool = False
     seed: int = 0
     injected: int = 0
     _rng: random.Random = field(init=False, repr=False)
@@ -230,6 +235,7 @@ class FaultProxy:
         parts = urlsplit(upstream)
         self.upstream_host, self.upstream_port = parts.hostname or "127.0.0.1", parts.port or 80
         self.calls: list[AwsCall] = []
+        self.journal: list[AwsCall] = []  # every call of the session: reset() keeps it
         self.faults: list[Fault] = []
         self._lock = threading.Lock()
         proxy = self
@@ -309,7 +315,9 @@ class FaultProxy:
             name = _queue_name(form.get("QueueUrl", [split.path])[0]) or form.get("QueueName", [""])[0]
             return "sqs", operation, ((name, operation),)
         operation, bucket = s3_operation(handler.command, split.path, split.query)
-        return "s3", operation, ((bucket, operation),)
+        # A read of a given version is its own IAM action (s3:GetObjectVersion).
+        versioned = operation in ("GetObject", "HeadObject") and "versionId" in parse_qs(split.query)
+        return "s3", operation, ((bucket, f"{operation}Version" if versioned else operation),)
 
     def _pick_fault(self, service: str, operation: str, targets: tuple[tuple[str, str], ...]) -> Fault | None:
         resources = tuple(name for name, _ in targets)
@@ -323,12 +331,14 @@ class FaultProxy:
         body = self._read_body(handler)
         service, operation, targets = self._classify(handler, body)
         fault = self._pick_fault(service, operation, targets)
+        if fault is None or fault.after_forward:
+            status, headers, payload = self._forward(handler, body)
         if fault is not None:
             status, headers, payload = fault_response(service, fault.error)
-        else:
-            status, headers, payload = self._forward(handler, body)
         with self._lock:
-            self.calls.append(AwsCall(service, operation, targets, status, fault is not None))
+            call = AwsCall(service, operation, targets, status, fault is not None)
+            self.calls.append(call)
+            self.journal.append(call)
         handler.send_response(status)
         for name, value in headers.items():
             if name.lower() not in _HOP_BY_HOP | {"content-length", "date", "server"}:
@@ -507,6 +517,7 @@ class AwsEmulator:
         host, port = self._server.get_host_and_port()
         self.url = f"http://{host}:{port}"  # moto itself
         self.proxy = FaultProxy(self.url)
+        self.roles: dict[str, str] = {}  # resource name -> role, for every resource set made
 
     def new_resources(
         self,
@@ -515,9 +526,11 @@ class AwsEmulator:
         visibility_timeout: int = VISIBILITY_TIMEOUT_SECONDS,
         receive_wait_seconds: int = 20,
         max_receives: int = MAX_RECEIVES,
+        journal: bool = True,
     ) -> AwsResources:
-        """Fresh resources whose env sends the runtime through the proxy (see create_resources)."""
-        return create_resources(
+        """Fresh resources whose env sends the runtime through the proxy (see create_resources).
+        ``journal``: the calls on them count as the runtime's (False for the harness's self-test)."""
+        resources = create_resources(
             self.url,
             self.proxy.url,
             prefix=prefix,
@@ -525,7 +538,100 @@ class AwsEmulator:
             receive_wait_seconds=receive_wait_seconds,
             max_receives=max_receives,
         )
+        if journal:
+            self.roles.update(resources.names)
+        return resources
+
+    def used_operations(self) -> list[dict[str, Any]]:
+        """Every call of the session on the resources made here: service, operation, the role of the
+        resource (queue, table, audit_bucket, ...), the item action and the status answered."""
+        return [
+            {"service": c.service, "operation": c.operation, "role": self.roles[name], "item": item, "status": c.status}
+            for c in list(self.proxy.journal)
+            for name, item in c.targets
+            if name in self.roles
+        ]
 
     def close(self) -> None:
         self.proxy.close()
         self._server.stop()
+
+
+# ----------------------------------------------------------------------------- the audit bucket
+
+
+def audit_records(resources: AwsResources) -> list[dict[str, Any]]:
+    """Every audit record in the bucket, in chain order (latest version of each key)."""
+    from runtime.store_aws.audit import PREFIX
+
+    s3 = resources.client("s3")
+    keys = [
+        obj["Key"]
+        for page in s3.get_paginator("list_objects_v2").paginate(Bucket=resources.audit_bucket, Prefix=PREFIX)
+        for obj in page.get("Contents", [])
+    ]
+    return [json.loads(s3.get_object(Bucket=resources.audit_bucket, Key=key)["Body"].read()) for key in sorted(keys)]
+
+
+def tamper_audit(resources: AwsResources, seq: int, *, same_bytes: bool = False) -> None:
+    """Change record ``seq`` the way an attacker with write access to the bucket can: Object Lock
+    keeps the old version, so they put a new one on top (changed, or byte-identical)."""
+    from runtime.store_aws.audit import record_key
+
+    s3 = resources.client("s3")
+    key = record_key(seq)
+    body = s3.get_object(Bucket=resources.audit_bucket, Key=key)["Body"].read()
+    if not same_bytes:
+        record = json.loads(body)
+        record["ts"] = "2020-01-01T00:00:00Z"
+        body = (json.dumps(record, separators=(",", ":"), sort_keys=True, ensure_ascii=False) + "\n").encode()
+    s3.put_object(Bucket=resources.audit_bucket, Key=key, Body=body)
+
+
+def hide_audit_records(resources: AwsResources, *seqs: int) -> None:
+    """Put delete markers on records (all Object Lock lets anyone do): they vanish from a plain listing."""
+    from runtime.store_aws.audit import record_key
+
+    s3 = resources.client("s3")
+    for seq in seqs:
+        s3.delete_object(Bucket=resources.audit_bucket, Key=record_key(seq))
+
+
+def break_audit(proxy: FaultProxy, resources: AwsResources) -> Fault:
+    """Make every write to the audit bucket fail (500 after botocore's retries) from now on."""
+    return proxy.inject(Fault("s3", "PutObject", 500, fraction=1.0, resource=resources.audit_bucket))
+
+
+# ----------------------------------------------------------------------------- the IAM check's input
+
+IAM_TEST_MODULE = "test_aws_iam_operations.py"
+HARNESS_MODULES = frozenset({"test_aws_moto.py"})  # calls of its own, not the runtime's
+BEHAVIOUR_MODULE = "test_store_behaviour.py"
+
+
+def backend_suites(directory: Any) -> list[str]:
+    """The test modules whose AWS calls are the runtime's: the backend's own and the behaviour suite."""
+    found = [*directory.glob("test_aws_*.py"), *directory.glob("test_store_aws*.py")]
+    own = sorted(p.name for p in found if p.name not in HARNESS_MODULES | {IAM_TEST_MODULE})
+    return [*own, BEHAVIOUR_MODULE]
+
+
+class IamCheckPlan:
+    """Whether this session runs every backend suite before the IAM check (then the check reads
+    the session's journal; else it runs them itself in a child pytest)."""
+
+    in_session = False
+
+
+def plan_iam_check(config: Any, items: list[Any]) -> None:
+    """Collection hook: move the IAM check after the AWS suites when they all run in this session."""
+    checks = [item for item in items if item.path.name == IAM_TEST_MODULE]
+    if not checks:
+        return
+    directory = checks[0].path.parent
+    modules = {item.path.name for item in items if item.path.parent == directory}
+    has_aws_behaviour = any(item.path.name == BEHAVIOUR_MODULE and "[aws" in item.name for item in items)
+    unfiltered = not config.getoption("keyword") and not config.getoption("markexpr")
+    IamCheckPlan.in_session = unfiltered and has_aws_behaviour and set(backend_suites(directory)) <= modules
+    if IamCheckPlan.in_session:
+        items[:] = [item for item in items if item not in checks] + checks

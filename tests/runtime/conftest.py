@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import os
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -34,13 +36,24 @@ def serve(servers: list[ScriptedModelServer]):  # type: ignore[no-untyped-def]
     return make
 
 
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(config, items):  # type: ignore[no-untyped-def]
+    """The IAM check reads what the AWS suites called: it runs after them (aws_moto.plan_iam_check)."""
+    from aws_moto import plan_iam_check
+
+    plan_iam_check(config, items)
+
+
 @pytest.fixture(scope="session")
 def aws_emulator():  # type: ignore[no-untyped-def]
     """moto's server over real HTTP on 127.0.0.1 and the fault-injecting proxy in front (aws_moto.py)."""
-    from aws_moto import AwsEmulator
+    from aws_moto import AWS_CALLS_FILE_ENV, AwsEmulator
 
     emulator = AwsEmulator()
     yield emulator
+    journal = os.environ.get(AWS_CALLS_FILE_ENV)
+    if journal:  # the IAM test's run of the AWS suites (tests/runtime/test_aws_iam_operations.py)
+        Path(journal).write_text(json.dumps(emulator.used_operations()))
     emulator.close()
 
 
@@ -51,11 +64,13 @@ def moto_server(aws_emulator) -> str:  # type: ignore[no-untyped-def]
 
 
 @pytest.fixture
-def aws(aws_emulator):  # type: ignore[no-untyped-def]
+def aws(request, aws_emulator):  # type: ignore[no-untyped-def]
     """Fresh queue, DLQ, table and buckets like the stack's; ``aws.env`` points the runtime at the
     proxy. The proxy's faults and recorded calls start empty for each test."""
     aws_emulator.proxy.reset()
-    return aws_emulator.new_resources()
+    from aws_moto import HARNESS_MODULES
+
+    return aws_emulator.new_resources(journal=request.path.name not in HARNESS_MODULES)
 
 
 @pytest.fixture
