@@ -27,6 +27,7 @@ class _SqlCore(Protocol):
     row_lock: str
 
     def transaction(self) -> AbstractContextManager[sqlite3.Cursor]: ...
+    def approval(self, approval_id: str) -> ApprovalRecord | None: ...
     def append_audit(
         self, cur: sqlite3.Cursor, audit: Any, kind: str, data: dict[str, Any], *,
         task_id: str | None = None, agent_version: str | None = None,
@@ -125,6 +126,6 @@ class ApprovalStoreMixin:
                     cur, audit, kind, data, task_id=request.task_id,
                     agent_version=request.requested_by.get("agent_version"),
                 )
-        record = self.approval(approval_id)  # type: ignore[misc]
+        record = self.approval(approval_id)
         assert record is not None
         return record

@@ -30,9 +30,10 @@ else:
 def _write_ahead(audited: AuditedAction | None) -> tuple[int, str] | None:
     if audited is None:
         return None
-    return audited.audit.append(  # type: ignore[no-any-return]
+    head: tuple[int, str] = audited.audit.append(
         audited.kind, audited.data, task_id=audited.task_id, agent_version=audited.agent_version
     )
+    return head
 
 
 class ControlsMixin(_Base):

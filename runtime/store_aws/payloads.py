@@ -35,7 +35,7 @@ class Payloads:
 
     def text(self, values: dict[str, Any], attribute: str = "body") -> str | None:
         if attribute in values:
-            return values[attribute]  # type: ignore[no-any-return]
+            return str(values[attribute])
         key = values.get(f"{attribute}_s3")
         if key is None:
             return None
@@ -46,4 +46,4 @@ class Payloads:
             raise StateUnusable(f"AIRLOCK_PAYLOAD_BUCKET: cannot read {where}: {exc}") from None
         if hashlib.sha256(data).hexdigest() != values.get(f"{attribute}_sha256"):
             raise StateUnusable(f"AIRLOCK_PAYLOAD_BUCKET: {where} does not match the digest its item recorded (changed?)")
-        return data.decode("utf-8")  # type: ignore[no-any-return]
+        return bytes(data).decode("utf-8")

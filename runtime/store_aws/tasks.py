@@ -36,10 +36,11 @@ _ROW_FIELDS = (
 )
 
 
-def task_row(values: dict[str, Any]) -> TaskRow:
+def task_row(values: dict[str, Any], output: str | None) -> TaskRow:
     from runtime.store import TaskRow
 
-    row = {name: values.get(name) for name in _ROW_FIELDS}
+    row: dict[str, Any] = {name: values.get(name) for name in _ROW_FIELDS}
+    row["output"] = output
     row["kill_requested"] = bool(row["kill_requested"])
     row["checkpoint_seq"] = int(row["checkpoint_seq"] or 0)
     return TaskRow(id=values["sk"], **row)
@@ -87,13 +88,14 @@ class TaskItemsMixin(_Base):
 
     def get_task(self, task_id: str) -> TaskRow | None:
         values = self.table.get(items.TASKS, task_id)
-        return task_row(values) if values else None
+        return task_row(values, self.payloads.text(values, "output")) if values else None
 
     def _task_items(self) -> list[dict[str, Any]]:
         return list(self.table.query(items.TASKS))
 
     def list_tasks(self) -> list[TaskRow]:
-        return [task_row(v) for v in sorted(self._task_items(), key=lambda v: (v["created_at"], v["sk"]))]
+        ordered = sorted(self._task_items(), key=lambda v: (v["created_at"], v["sk"]))
+        return [task_row(v, self.payloads.text(v, "output")) for v in ordered]
 
     def load_state(self, task_id: str) -> TaskState:
         from runtime.store import TaskState
@@ -182,10 +184,12 @@ class TaskItemsMixin(_Base):
         pk = items.task_pk(task_id)
         base = len(state.messages)
         seq = state.checkpoint_seq + 1
+        # A final answer too big for the row goes to the payload bucket like a message.
+        stored_output = {"output": None} if output is None else self.payloads.attributes(f"tasks/{task_id}/output", output, "output")
         task_change = Change(
             items.TASKS, task_id,
-            set={"status": status, "output": output, "error": error, "checkpoint_seq": seq, "updated_at": ts},
-            remove=("owner",) if release else (),
+            set={**stored_output, "status": status, "error": error, "checkpoint_seq": seq, "updated_at": ts},
+            remove=(("owner",) if release else ()) + (() if "output" in stored_output else ("output",)),
             condition="#owner = :fence" if self.fence_owner is not None else "attribute_exists(#pk)",
             values={"fence": self.fence_owner} if self.fence_owner is not None else {},
         )

@@ -123,8 +123,9 @@ class WorkQueueMixin(_Base):
         except (ValueError, KeyError, TypeError):
             self._delete_message(receipt)  # not ours: nothing can ever run it
             return None
-        if version != agent_version:
+        if version != agent_version or self.global_kill() is not None:
             # Another agent version's task (a rolling update): let a replica of that version take it.
+            # The kill switch engaged during the long poll: the task stays queued, not started.
             self._visible_in(receipt, RETRY_SOON_SECONDS)
             return None
         now = time.time()

@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import json
+import logging
 from dataclasses import dataclass
 from typing import Any
 
 from runtime_testkit import Workspace
+
+# moto's server runs in the test process and werkzeug logs every request at INFO: pytest would
+# keep each record (hundreds of thousands in the takeover test) and print them on a failure.
+logging.getLogger("werkzeug").setLevel(logging.WARNING)
 
 
 @dataclass
