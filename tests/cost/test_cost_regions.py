@@ -162,3 +162,15 @@ def test_a_figure_missing_in_the_region_names_the_figure_and_region(tmp_path: Pa
     result = run_cli("cost", "staging", "--prices", str(prices), cwd=project)
     assert result.returncode == 2
     assert "no price for instance type 'g6e.xlarge' in us-east-2 (used by node group gpu-l40s)" in result.stderr
+
+
+def test_stack_region_and_bundle_zones_must_agree() -> None:
+    from airlock.cost.bundle_facts import read_bundle, with_stack_region
+    from airlock.cost.errors import CostError
+
+    facts = read_bundle(shipped("dev").directory)           # subnets in us-east-1a/b
+    assert with_stack_region(facts, "us-east-1").region == "us-east-1"
+    with pytest.raises(CostError, match="stack 'dev' has aws:region us-west-2 but its subnets are in us-east-1"):
+        with_stack_region(facts, "us-west-2")
+    onprem = read_bundle(shipped("onprem").directory)       # an existing cluster: nothing to price by region
+    assert with_stack_region(onprem, "us-west-2").region is None
