@@ -128,7 +128,9 @@ def main():
     if jail:
         root = _build_root(jail)
         if cfg.get("runsc"):
-            os.execv(cfg["runsc"][0], cfg["runsc"])
+            # runsc's own scratch files (TMPDIR) go in the exec's dir, removed after the exec
+            # even when runsc was killed (a timeout): never left in the host's /tmp.
+            os.execve(cfg["runsc"][0], cfg["runsc"], {**os.environ, **cfg.get("runsc_env", {})})
         os.chroot(root)
     if cfg.get("uid") is not None and os.getuid() == 0:
         _drop_user(cfg["uid"])
