@@ -17,13 +17,14 @@ from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any
 
+from runtime import contract
 from runtime.errors import BadInput
 from runtime.models.base import ToolDefinition
 from runtime.sandbox_flags import cannot_start, check_isolation
 from runtime.tool_kinds import pool_of
 from runtime.tools import LoadedTool, build_tool
 
-SANDBOXES_ENV = "AIRLOCK_SANDBOXES"
+SANDBOXES_ENV = contract.SANDBOXES_ENV
 # Time for the executor to start the sandbox and answer, on top of the code's own limit.
 HTTP_MARGIN_SECONDS = 30
 DEFAULT_TIMEOUT_SECONDS = 60
@@ -76,7 +77,9 @@ class LocalSandboxes:
         """Pool -> URL for every pool the tools need (configured ones from AIRLOCK_SANDBOXES)."""
         urls = configured_sandboxes()
         missing = [p for p in pools_needed(tools) if p not in urls]
-        if not missing:
+        if not missing or os.environ.get(contract.PLATFORM_ENV):
+            # Deployed by a stack (the orchestrator pod): code runs only in the stack's sandbox
+            # pools, never next to the orchestrator's credentials; a missing pool stays an error.
             return urls
         executor = self._start()
         return {**urls, **{pool: executor.url for pool in missing}}

@@ -259,3 +259,23 @@ def test_the_agent_loader_retrying_never_starts_a_second_executor(ws: Workspace,
     # Closed for good: a loader still running cannot start another.
     with pytest.raises(BadInput, match="shut down"):
         asked(ctx.agent.spec.tools)  # type: ignore[union-attr]
+
+
+def test_a_deployed_orchestrator_never_starts_a_local_executor(ws: Workspace) -> None:
+    """With AIRLOCK_PLATFORM set (the orchestrator pod of a stack), code runs only in the
+    stack's pools: a pool AIRLOCK_SANDBOXES lacks keeps the service not ready, saying so."""
+    spec = ws.spec([final("unused")])
+    env = {"AIRLOCK_PLATFORM": "kubernetes", "AIRLOCK_SANDBOXES": json.dumps({"analytics": "http://127.0.0.1:9"})}
+    service = start_service(ws.state, spec, tokens_file=ws.tokens_file, env={**ws.env, **env}, wait_ready=False)
+    ws.services.append(service)
+    reason: dict[str, str] = {}
+
+    def not_ready_with_reason() -> bool:
+        answer = service.client().get("/readyz")
+        reason.update(answer.json())
+        return answer.status_code == 503 and "agent not loaded" in reason.get("reason", "")
+
+    wait_for(not_ready_with_reason, service.proc, service.log_path, "the load to fail")
+    assert "tools[3].pool: 'default' has no executor; AIRLOCK_SANDBOXES names: analytics" in reason["reason"]
+    assert ws.executor_dirs() == []
+    assert service.stop() == 0
