@@ -22,8 +22,8 @@ from pathlib import Path
 from typing import Any
 
 from runtime.contract import STORE_ENV
-from runtime.sandbox_flags import add_isolation_argument
 from runtime.errors import BadInput, UnknownTask
+from runtime.sandbox_flags import add_isolation_argument
 
 EXIT_OK = 0
 EXIT_INTERNAL = 1

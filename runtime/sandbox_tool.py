@@ -2,10 +2,11 @@
 
 The executor of each pool is found in ``AIRLOCK_SANDBOXES`` (JSON: pool -> URL, set by the
 orchestrator component), or, in embedded mode, is a local executor that `run`, `resume`
-and `serve` start (:class:`LocalSandboxes`). The call goes through the loop like any tool: policy, ledger and
-audit, so a resumed task never re-runs an exec whose result was recorded. The executor's
-failures and the code's timeouts become error results; a non-zero exit is a normal result
-the model reads. Each exec's audit record names the pool and the isolation in force.
+and `serve` start (:class:`LocalSandboxes`). The call goes through the loop like any tool:
+policy, ledger and audit, so a resumed task never re-runs an exec whose result was
+recorded. The executor's failures and the code's timeouts become error results; a non-zero
+exit is a normal result the model reads. Each exec's audit record names the pool and the
+isolation in force.
 """
 
 from __future__ import annotations

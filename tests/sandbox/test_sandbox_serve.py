@@ -59,9 +59,8 @@ class Workspace:
         server = ScriptedModelServer("openai", turns)
         self.servers.append(server)
         doc = yaml.safe_load((EXAMPLE / "agent.yaml").read_text())
-        doc["models"] = {
-            "default": {"provider": "openai", "baseUrl": server.url, "model": server.model, "retryBackoffSeconds": 0.01, "timeoutSeconds": 30}
-        }
+        route = {"provider": "openai", "baseUrl": server.url, "model": server.model, "retryBackoffSeconds": 0.01, "timeoutSeconds": 30}
+        doc["models"] = {"default": route}
         for tool in doc["tools"]:
             if tool["name"] == "run_python":
                 tool.update(run_python)
