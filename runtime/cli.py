@@ -23,6 +23,7 @@ from typing import Any
 
 from runtime.contract import STORE_ENV
 from runtime.errors import BadInput, UnknownTask
+from runtime.sandbox_flags import add_isolation_argument
 
 EXIT_OK = 0
 EXIT_INTERNAL = 1
@@ -54,27 +55,18 @@ def build_parser() -> argparse.ArgumentParser:
     def as_json(p: argparse.ArgumentParser) -> None:
         p.add_argument("--json", action="store_true", help="print one JSON object as the last line")
 
-    def sandbox_isolation(p: argparse.ArgumentParser) -> None:
-        p.add_argument(
-            "--sandbox-isolation",
-            default=os.environ.get("AIRLOCK_SANDBOX_ISOLATION") or "auto",
-            metavar="MODE",
-            help="local executor for sandbox pools not in AIRLOCK_SANDBOXES: gvisor, netns, or auto "
-            "(gvisor when runsc is installed, else netns); default $AIRLOCK_SANDBOX_ISOLATION or auto",
-        )
-
     run = sub.add_parser("run", help="start a task")
     run.add_argument("--agent", required=True, metavar="SPEC", help="agent spec YAML")
     run.add_argument("--task", required=True, metavar="TEXT", help="what the agent should do")
     state(run)
     as_json(run)
-    sandbox_isolation(run)
+    add_isolation_argument(run)
 
     resume = sub.add_parser("resume", help="continue a task from its last checkpoint")
     resume.add_argument("task_id", metavar="TASK_ID", type=_identifier)
     state(resume)
     as_json(resume)
-    sandbox_isolation(resume)
+    add_isolation_argument(resume)
 
     status = sub.add_parser("status", help="show a task's state without running it")
     status.add_argument("task_id", metavar="TASK_ID", type=_identifier)

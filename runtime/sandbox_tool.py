@@ -1,29 +1,31 @@
 """Tools of kind `sandbox`: the model's code goes to a sandbox pool's executor.
 
 The executor of each pool is found in ``AIRLOCK_SANDBOXES`` (JSON: pool -> URL, set by the
-orchestrator component), or, in embedded mode, is a local executor the CLI starts
-(:func:`local_sandboxes`). The call goes through the loop like any tool: policy, ledger and
-audit, so a resumed task never re-runs an exec whose result was recorded. The executor's
-failures and the code's timeouts become error results; a non-zero exit is a normal result
-the model reads. Each exec's audit record names the pool and the isolation in force.
+orchestrator component), or, in embedded mode, is a local executor that `run`, `resume`
+and `serve` start (:class:`LocalSandboxes`). The call goes through the loop like any tool:
+policy, ledger and audit, so a resumed task never re-runs an exec whose result was
+recorded. The executor's failures and the code's timeouts become error results; a non-zero
+exit is a normal result the model reads. Each exec's audit record names the pool and the
+isolation in force.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import threading
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any
 
+from runtime import contract
 from runtime.errors import BadInput
 from runtime.models.base import ToolDefinition
+from runtime.sandbox_flags import cannot_start, check_isolation
 from runtime.tool_kinds import pool_of
 from runtime.tools import LoadedTool, build_tool
 
-SANDBOXES_ENV = "AIRLOCK_SANDBOXES"
-ISOLATION_ENV = "AIRLOCK_SANDBOX_ISOLATION"
-LOCAL_ISOLATIONS = ("auto", "gvisor", "netns")
+SANDBOXES_ENV = contract.SANDBOXES_ENV
 # Time for the executor to start the sandbox and answer, on top of the code's own limit.
 HTTP_MARGIN_SECONDS = 30
 DEFAULT_TIMEOUT_SECONDS = 60
@@ -56,28 +58,78 @@ def pools_needed(tools: Sequence[Any]) -> list[str]:
     return list(dict.fromkeys(pool_of(t) for t in tools if t.kind == "sandbox" and t.policy != "deny"))
 
 
+class LocalSandboxes:
+    """Embedded mode: one local executor, started the first time the tools need a pool that
+    AIRLOCK_SANDBOXES does not name, reused by later calls, stopped by :meth:`close`.
+
+    `run` and `resume` hold it for one command (:func:`local_sandboxes`); `serve` for the
+    process's lifetime, across the agent loader's retries (which therefore never start a
+    second executor).
+    """
+
+    def __init__(self, isolation: str) -> None:
+        check_isolation(isolation)
+        self.isolation = isolation
+        self._executor: Any = None
+        self._lock = threading.Lock()
+        self._closed = False
+
+    def urls(self, tools: Sequence[Any]) -> dict[str, str]:
+        """Pool -> URL for every pool the tools need (configured ones from AIRLOCK_SANDBOXES)."""
+        urls = configured_sandboxes()
+        missing = [p for p in pools_needed(tools) if p not in urls]
+        if not missing or os.environ.get(contract.PLATFORM_ENV):
+            # Deployed by a stack (the orchestrator pod): code runs only in the stack's sandbox
+            # pools, never next to the orchestrator's credentials; a missing pool stays an error.
+            return urls
+        executor = self._start()
+        return {**urls, **{pool: executor.url for pool in missing}}
+
+    def _start(self) -> Any:
+        from sandbox.isolation import IsolationUnavailable
+        from sandbox.server import start_local_executor
+
+        with self._lock:
+            if self._closed:
+                raise BadInput("the local sandbox executor is shut down (the process is stopping)")
+            if self._executor is None:
+                try:
+                    self._executor = start_local_executor(self.isolation)
+                except IsolationUnavailable as exc:
+                    raise cannot_start(exc) from None
+            return self._executor
+
+    def describe(self, tools: Sequence[Any]) -> dict[str, dict[str, Any]]:
+        """Per pool the tools use: which executor serves it and, for the local one, the
+        isolation in force (a configured executor reports its own in each exec's result)."""
+        configured = configured_sandboxes()
+        executor = self._executor
+        found: dict[str, dict[str, Any]] = {}
+        for pool in pools_needed(tools):
+            if pool in configured:
+                found[pool] = {"executor": SANDBOXES_ENV, "isolation": None}
+            elif executor is not None:
+                found[pool] = {"executor": "local", "isolation": executor.isolation}
+        return found
+
+    def close(self) -> None:
+        """Stop the local executor: running execs are killed, its work dir removed. Idempotent."""
+        with self._lock:
+            self._closed = True
+            executor, self._executor = self._executor, None
+        if executor is not None:
+            executor.stop()
+
+
 @contextmanager
 def local_sandboxes(tools: Sequence[Any], isolation: str) -> Iterator[dict[str, str]]:
     """Pool -> URL for every pool the tools need; pools missing from AIRLOCK_SANDBOXES get
     one local executor started for this block (embedded mode), with `isolation`."""
-    if isolation not in LOCAL_ISOLATIONS:
-        raise BadInput(f"--sandbox-isolation {isolation!r} is not allowed; allowed: {', '.join(LOCAL_ISOLATIONS)}")
-    urls = configured_sandboxes()
-    missing = [p for p in pools_needed(tools) if p not in urls]
-    if not missing:
-        yield urls
-        return
-    from sandbox.isolation import IsolationUnavailable
-    from sandbox.server import start_local_executor
-
+    sandboxes = LocalSandboxes(isolation)
     try:
-        executor = start_local_executor(isolation)
-    except IsolationUnavailable as exc:
-        raise BadInput(f"cannot start the local sandbox executor: {exc}") from None
-    try:
-        yield {**urls, **{pool: executor.url for pool in missing}}
+        yield sandboxes.urls(tools)
     finally:
-        executor.stop()
+        sandboxes.close()
 
 
 def _describe(language: str) -> str:

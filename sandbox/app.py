@@ -14,7 +14,7 @@ from starlette.routing import Route
 
 from sandbox.api import BadRequest, parse_request
 from sandbox.config import ExecutorSettings
-from sandbox.runner import Slot, run_exec
+from sandbox.runner import RunningExecs, Slot, run_exec
 
 log = logging.getLogger("airlock.sandbox")
 
@@ -31,6 +31,11 @@ class Executor:
         self.isolation = isolation
         self._free = list(range(settings.concurrency))
         self.execs = 0
+        self.running = RunningExecs()
+
+    def stop_execs(self) -> None:
+        """Kill every running exec and refuse new ones (the executor is shutting down)."""
+        self.running.kill_all()
 
     def take_slot(self) -> Slot | None:
         return Slot(self._free.pop(0)) if self._free else None
@@ -68,12 +73,14 @@ def create_app(executor: Executor) -> Starlette:
             parsed = parse_request(body, executor.settings)
         except BadRequest as exc:
             return _error(400, str(exc), field=exc.field)
+        if executor.running.closed:
+            return _error(503, "the executor is shutting down")
         slot = executor.take_slot()
         if slot is None:  # never queue: the caller (the runtime) decides whether to retry
             return _error(429, f"all {executor.settings.concurrency} exec slots are busy; retry later")
         try:
             executor.execs += 1
-            result = await run_exec(parsed, executor.settings, executor.isolation, slot)
+            result = await run_exec(parsed, executor.settings, executor.isolation, slot, executor.running)
         except Exception as exc:  # the executor's own fault, never the code's: say so in JSON
             log.exception("exec failed")
             return _error(500, f"the executor could not run the code: {type(exc).__name__}: {exc}")

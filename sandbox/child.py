@@ -114,6 +114,15 @@ def _drop_user(uid):
     os.setresuid(uid, uid, uid)
 
 
+def _die_with_parent():
+    """A change of uid clears the parent-death signal `unshare --kill-child` set on this
+    namespace's PID 1: set it again, so that the namespace still ends with its unshare (which
+    itself ends with the executor). Inside gVisor it may be unsupported: then gVisor's own
+    end, with its unshare, ends the code."""
+    PR_SET_PDEATHSIG = 1
+    _libc.prctl(PR_SET_PDEATHSIG, 9, 0, 0, 0)
+
+
 def _apply_limits(limits):
     for name, value in limits.items():
         which = getattr(resource, name)
@@ -128,10 +137,14 @@ def main():
     if jail:
         root = _build_root(jail)
         if cfg.get("runsc"):
-            os.execv(cfg["runsc"][0], cfg["runsc"])
+            # runsc's own scratch files (TMPDIR) go in the exec's dir, removed after the exec
+            # even when runsc was killed (a timeout): never left in the host's /tmp.
+            os.execve(cfg["runsc"][0], cfg["runsc"], {**os.environ, **cfg.get("runsc_env", {})})
         os.chroot(root)
     if cfg.get("uid") is not None and os.getuid() == 0:
         _drop_user(cfg["uid"])
+        if cfg.get("init"):
+            _die_with_parent()
     _apply_limits(cfg["rlimits"])
     os.chdir(cfg["cwd"])
     if cfg.get("init"):

@@ -110,7 +110,7 @@ def command(isolation: str, launch: Launch) -> list[str]:
     root = launch.exec_dir / "root"
     root.mkdir()
     jail = {"root": str(root), "work": str(launch.work_dir), "tmp_mb": launch.tmp_mb, "uid": launch.uid}
-    unshare = [shutil.which("unshare") or "unshare", *namespace_flags()]
+    unshare = [*_die_with_executor(), shutil.which("unshare") or "unshare", *namespace_flags()]
     if isolation == "netns":
         return unshare + _launcher({**inner, "jail": {**jail, "devices": True}})
     runsc = runsc_binary()
@@ -123,8 +123,20 @@ def command(isolation: str, launch: Launch) -> list[str]:
         "do", "-quiet", f"-root={root}", "-cwd=/work", "-force-overlay=false",
         *_launcher(inner),
     ]  # fmt: skip
-    outer = {"jail": {**jail, "devices": False}, "runsc": gvisor, "argv": [], "env": {}, "cwd": "/", "rlimits": {}, "uid": None}
+    outer = {
+        "jail": {**jail, "devices": False}, "runsc": gvisor, "runsc_env": {"TMPDIR": str(state)},
+        "argv": [], "env": {}, "cwd": "/", "rlimits": {}, "uid": None,
+    }  # fmt: skip
     return unshare + _launcher(outer)
+
+
+def _die_with_executor() -> list[str]:
+    """`setpriv --pdeathsig KILL` (util-linux, like unshare): the exec is killed when the
+    executor's thread that started it ends, even if the executor itself is SIGKILLed (an
+    embedded executor's process, `airlock-runtime serve`, can be). unshare's --kill-child
+    passes it on to the namespace's init, whose end takes the namespace and gVisor with it."""
+    setpriv = shutil.which("setpriv")
+    return [setpriv, "--pdeathsig", "KILL"] if setpriv else []
 
 
 def _launcher(config: dict[str, Any]) -> list[str]:

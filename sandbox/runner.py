@@ -10,6 +10,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import threading
 import time
 import uuid
 from dataclasses import dataclass
@@ -24,6 +25,35 @@ from sandbox.isolation import SANDBOX_PYTHON, Launch, command
 BASE_ENV = {"PATH": "/usr/local/bin:/usr/bin:/bin", "LANG": "C.UTF-8", "PYTHONDONTWRITEBYTECODE": "1"}
 INTERPRETERS = {"python": [SANDBOX_PYTHON], "bash": ["/bin/bash"]}
 KILL_GRACE_SECONDS = 5
+
+
+class RunningExecs:
+    """The process groups of the execs running now, so that stopping the executor (the end of
+    `airlock-runtime serve`, `run` or `resume`) kills them instead of leaving them behind.
+    After :meth:`kill_all`, an exec that starts anyway is killed as it registers."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._groups: set[int] = set()
+        self.closed = False
+
+    def add(self, pgid: int) -> None:
+        with self._lock:
+            self._groups.add(pgid)
+            closed = self.closed
+        if closed:
+            _kill_group(pgid)
+
+    def discard(self, pgid: int) -> None:
+        with self._lock:
+            self._groups.discard(pgid)
+
+    def kill_all(self) -> None:
+        with self._lock:
+            self.closed = True
+            groups = list(self._groups)
+        for pgid in groups:
+            _kill_group(pgid)
 
 
 @dataclass(frozen=True)
@@ -159,7 +189,9 @@ def _remove(path: Path) -> None:
     shutil.rmtree(path, **handler)  # type: ignore[arg-type]
 
 
-async def run_exec(request: ExecRequest, settings: ExecutorSettings, isolation: str, slot: Slot) -> ExecResult:
+async def run_exec(
+    request: ExecRequest, settings: ExecutorSettings, isolation: str, slot: Slot, running: RunningExecs | None = None
+) -> ExecResult:
     exec_dir = settings.work_dir / f"exec-{uuid.uuid4().hex[:16]}"
     exec_dir.mkdir(mode=0o711)
     work = exec_dir / "work"
@@ -186,7 +218,7 @@ async def run_exec(request: ExecRequest, settings: ExecutorSettings, isolation: 
             tmp_mb=settings.tmp_mb,
         )
         timeout = request.timeout_seconds or settings.timeout_seconds
-        result = await _supervise(command(isolation, launch), request.stdin, timeout, settings, isolation != "process")
+        result = await _supervise(command(isolation, launch), request.stdin, timeout, settings, isolation != "process", running)
         if uid is not None and os.getuid() == 0 and isolation == "process":
             _kill_uid(uid)
         exit_code, sig, timed_out, stdout, stderr = result
@@ -208,7 +240,7 @@ async def run_exec(request: ExecRequest, settings: ExecutorSettings, isolation: 
 
 
 async def _supervise(
-    argv: list[str], stdin: str, timeout: int, settings: ExecutorSettings, via_init: bool
+    argv: list[str], stdin: str, timeout: int, settings: ExecutorSettings, via_init: bool, running: RunningExecs | None = None
 ) -> tuple[int | None, str | None, bool, _CappedReader, _CappedReader]:
     proc = await asyncio.create_subprocess_exec(
         *argv,
@@ -219,6 +251,8 @@ async def _supervise(
         env={"PATH": "/usr/sbin:/usr/bin:/sbin:/bin"},
         close_fds=True,
     )
+    if running is not None:
+        running.add(proc.pid)  # its pid is its process group's id (start_new_session)
     out, err = _CappedReader(settings.max_output_bytes), _CappedReader(settings.max_output_bytes)
     readers = [asyncio.create_task(out.drain(proc.stdout)), asyncio.create_task(err.drain(proc.stderr))]  # type: ignore[arg-type]
     feeder = asyncio.create_task(_feed(proc, stdin))
@@ -230,6 +264,8 @@ async def _supervise(
     # Also after a normal exit: whatever it left running in its group goes too.
     _kill_group(proc.pid)
     await proc.wait()
+    if running is not None:
+        running.discard(proc.pid)
     done, pending = await asyncio.wait([*readers, feeder], timeout=KILL_GRACE_SECONDS)
     for task in pending:
         task.cancel()

@@ -31,11 +31,15 @@ class LocalExecutor:
     url: str
     isolation: str
     work_dir: Path
+    _executor: Executor = field(repr=False)
     _server: uvicorn.Server = field(repr=False)
     _thread: threading.Thread = field(repr=False)
 
     def stop(self) -> None:
+        """Stop serving and kill the execs still running (none outlives its caller), then
+        remove the work dir."""
         self._server.should_exit = True
+        self._executor.stop_execs()
         self._thread.join(timeout=30)
         shutil.rmtree(self.work_dir, ignore_errors=True)
 
@@ -73,4 +77,4 @@ def start_local_executor(isolation: str = "auto", settings: ExecutorSettings | N
             shutil.rmtree(work_dir, ignore_errors=True)
             raise RuntimeError("the local sandbox executor did not start")
         time.sleep(0.01)
-    return LocalExecutor(f"http://127.0.0.1:{port}", chosen, work_dir, server, thread)
+    return LocalExecutor(f"http://127.0.0.1:{port}", chosen, work_dir, executor, server, thread)

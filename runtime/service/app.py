@@ -152,7 +152,11 @@ def create_app(ctx: ServiceContext, *, lifespan: Callable[[FastAPI], Any] | None
             return JSONResponse({"ready": False, "reason": reason}, status_code=503)
         agent = ctx.agent
         assert agent is not None
-        return JSONResponse({"ready": True, "agent": agent.name, "agent_version": agent.version})
+        body: dict[str, Any] = {"ready": True, "agent": agent.name, "agent_version": agent.version}
+        sandboxes = ctx.sandbox_report()
+        if sandboxes:
+            body["sandboxes"] = sandboxes
+        return JSONResponse(body)
 
     @app.get(contract.METRICS_PATH, tags=["probes"])
     def metrics() -> Response:

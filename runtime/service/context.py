@@ -19,6 +19,7 @@ from runtime import contract
 from runtime.agent import Agent
 from runtime.audit import AuditLog
 from runtime.errors import BadInput
+from runtime.sandbox_tool import LocalSandboxes
 from runtime.service.auth import TokenFile
 from runtime.service.metrics import ServiceMetrics
 from runtime.store import current_owner
@@ -43,6 +44,7 @@ class Settings:
     expected_version: str | None = None
     model_routes: dict[str, Any] | None = None
     webhook_key_secret: str = contract.DEFAULT_WEBHOOK_KEY_SECRET
+    sandbox_isolation: str = "auto"
 
 
 class ServiceContext:
@@ -60,6 +62,9 @@ class ServiceContext:
         self._held_lock = threading.Lock()
         self.held: dict[str, bool] = {}  # task id -> lease lost
         self._stop_loading = threading.Event()
+        # Sandbox pools AIRLOCK_SANDBOXES does not name get a local executor, started by the
+        # loader and kept for the process's lifetime (one, however often the loader retries).
+        self.sandboxes = LocalSandboxes(settings.sandbox_isolation)
         self.metrics.watch_store(self._snapshot)
 
     # ------------------------------------------------------------- per-thread store and audit
@@ -109,7 +114,7 @@ class ServiceContext:
         def loop() -> None:
             while not self._stop_loading.is_set():
                 try:
-                    self.agent = load_service_agent(self.settings)
+                    self.agent = load_service_agent(self.settings, self.sandboxes)
                     self.webhook_key = webhook_key(self.agent, self.settings)
                     self.agent_error = None
                     log.info("agent %s version %s loaded", self.agent.name, self.agent.version)
@@ -125,12 +130,21 @@ class ServiceContext:
         threading.Thread(target=loop, name="agent-loader", daemon=True).start()
 
     def close(self) -> None:
+        """After the drain: stop loading, close the agent, stop the local sandbox executor
+        (killing any exec still running, so none outlives the process)."""
         self._stop_loading.set()
-        if self.agent is not None:
-            self.agent.close()
+        try:
+            if self.agent is not None:
+                self.agent.close()
+        finally:
+            self.sandboxes.close()
+
+    def sandbox_report(self) -> dict[str, Any]:
+        """For /readyz: per sandbox pool, its executor and the isolation in force."""
+        return self.sandboxes.describe(self.agent.spec.tools) if self.agent is not None else {}
 
 
-def load_service_agent(settings: Settings) -> Agent:
+def load_service_agent(settings: Settings, sandboxes: LocalSandboxes) -> Agent:
     from runtime.agent import load_agent
     from runtime.spec import load_spec_file
 
@@ -142,7 +156,7 @@ def load_service_agent(settings: Settings) -> Agent:
         )
     if settings.model_routes is not None:
         check_routes_deployed(loaded.spec.routes(), settings.model_routes)
-    return load_agent(loaded)
+    return load_agent(loaded, sandboxes=sandboxes.urls(loaded.spec.tools))
 
 
 def check_routes_deployed(routes: dict[str, Any], deployed: dict[str, Any]) -> None:

@@ -22,6 +22,7 @@ from typing import Any
 
 from runtime import contract
 from runtime.errors import BadInput
+from runtime.sandbox_flags import add_isolation_argument, check_isolation_available
 
 log = logging.getLogger("airlock.service")
 LOOPBACK = "127.0.0.1"
@@ -39,6 +40,7 @@ def add_serve_arguments(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--tokens-file", metavar="FILE", default=env(contract.API_TOKENS_FILE_ENV), help=f"API tokens (${contract.API_TOKENS_FILE_ENV})")
     p.add_argument("--insecure-local", action="store_true", help="no tokens file: no authentication, loopback only")
+    add_isolation_argument(p)
 
 
 def add_token_arguments(p: argparse.ArgumentParser) -> None:
@@ -102,6 +104,9 @@ def settings_from(args: argparse.Namespace) -> Any:
         )
     elif not tokens.is_file():
         raise BadInput(f"--tokens-file: {str(tokens)!r} does not exist or is not a file")
+    # An explicit mode this machine cannot provide (gvisor without runsc) is refused now, with
+    # the same message as `run`: never a silent fallback, never a pod that is never ready.
+    check_isolation_available(args.sandbox_isolation)
     drain = _float_env(contract.DRAIN_SECONDS_ENV, contract.DRAIN_GRACE_SECONDS - contract.DRAIN_MARGIN_SECONDS, 1, 3600)
     return Settings(
         state_dir=state_dir,
@@ -118,6 +123,7 @@ def settings_from(args: argparse.Namespace) -> Any:
         expected_version=os.environ.get(contract.AGENT_VERSION_ENV) or None,
         model_routes=parse_json_env(contract.MODEL_ROUTES_ENV),
         webhook_key_secret=os.environ.get(contract.WEBHOOK_KEY_SECRET_ENV) or contract.DEFAULT_WEBHOOK_KEY_SECRET,
+        sandbox_isolation=args.sandbox_isolation,
     )
 
 
@@ -187,9 +193,11 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     server = Server(config)
     print(f"airlock-runtime serve: listening on http://{settings.host}:{bound} (store {settings.store_url})", file=sys.stderr, flush=True)
-    server.run(sockets=[sock])
-    finished = pool.drain(settings.drain_seconds)
-    ctx.close()
+    try:
+        server.run(sockets=[sock])
+        finished = pool.drain(settings.drain_seconds)
+    finally:
+        ctx.close()  # also stops the local sandbox executor: no exec outlives the process
     if finished:
         log.info("drained: every runner stopped at a step boundary and released its lease")
     else:
