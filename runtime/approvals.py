@@ -12,12 +12,15 @@ from __future__ import annotations
 import json
 import uuid
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 
-from runtime.errors import BadInput, UnknownApproval
-from runtime.store import Store, now_iso
+from runtime.errors import BadInput
+from runtime.store import now_iso
+
+if TYPE_CHECKING:
+    from runtime.store_api import StateStore
 
 NOTE_CHARS = 500
 
@@ -100,92 +103,50 @@ def build_request(
     )
 
 
-_COLUMNS = "payload, status, decided_at, decided_by, decision_reason, notify_status"
+def decision_record(request: ApprovalRequest, *, status: str, by: str, reason: str | None) -> tuple[str, dict[str, Any]]:
+    """The audit record of a decision taken with the CLI (kind, data): one shape for every store."""
+    return "approval_decided", {
+        "approval_id": request.id,
+        "tool_call_id": request.tool_call_id,
+        "tool": request.tool,
+        "status": status,
+        "decided_by": by,
+        "reason": reason,
+    }
 
 
-def _record(row: tuple[Any, ...]) -> ApprovalRecord:
-    payload = json.loads(row[0])
-    return ApprovalRecord(
-        request=ApprovalRequest(**payload),
-        status=row[1],
-        decided_at=row[2],
-        decided_by=row[3],
-        decision_reason=row[4],
-        notify_status=row[5],
-    )
+# The functions below are what the runner and the CLI call; the store keeps the records
+# (its own tables or items: runtime/store_approvals.py, runtime/store_aws/approvals.py).
 
 
-def get(store: Store, approval_id: str) -> ApprovalRecord | None:
-    row = store.conn.execute(f"SELECT {_COLUMNS} FROM approvals WHERE id=?", (approval_id,)).fetchone()
-    return _record(row) if row else None
+def get(store: StateStore, approval_id: str) -> ApprovalRecord | None:
+    return store.approval(approval_id)
 
 
-def for_call(store: Store, task_id: str, tool_call_id: str) -> ApprovalRecord | None:
-    row = store.conn.execute(
-        f"SELECT {_COLUMNS} FROM approvals WHERE task_id=? AND tool_call_id=?", (task_id, tool_call_id)
-    ).fetchone()
-    return _record(row) if row else None
+def for_call(store: StateStore, task_id: str, tool_call_id: str) -> ApprovalRecord | None:
+    return store.approval_for_call(task_id, tool_call_id)
 
 
-def pending_for_task(store: Store, task_id: str) -> ApprovalRecord | None:
-    row = store.conn.execute(
-        f"SELECT {_COLUMNS} FROM approvals WHERE task_id=? AND status='pending' ORDER BY requested_at LIMIT 1",
-        (task_id,),
-    ).fetchone()
-    return _record(row) if row else None
+def pending_for_task(store: StateStore, task_id: str) -> ApprovalRecord | None:
+    return store.pending_approval(task_id)
 
 
-def list_approvals(store: Store, *, include_decided: bool = False) -> list[ApprovalRecord]:
-    where = "" if include_decided else " WHERE status='pending'"
-    rows = store.conn.execute(f"SELECT {_COLUMNS} FROM approvals{where} ORDER BY requested_at").fetchall()
-    return [_record(r) for r in rows]
+def list_approvals(store: StateStore, *, include_decided: bool = False) -> list[ApprovalRecord]:
+    return store.list_approvals(include_decided=include_decided)
 
 
 def decide(
-    store: Store, approval_id: str, *, approve: bool, by: str, reason: str | None, audit: Any | None = None
+    store: StateStore, approval_id: str, *, approve: bool, by: str, reason: str | None, audit: Any | None = None
 ) -> ApprovalRecord:
     """Record a decision. With ``audit`` (an AuditLog), the decision and its audit record are
-    one transaction: if the record cannot be written, the approval stays pending."""
+    kept together: if the record cannot be written, the approval stays pending."""
     if not approval_id.strip():
         raise BadInput("APPROVAL_ID: must not be empty (see `airlock-runtime approvals list`)")
-    status = "approved" if approve else "denied"
-    with store.transaction() as cur:
-        row = cur.execute(
-            "SELECT status, decided_at, payload FROM approvals WHERE id=?" + store.row_lock, (approval_id,)
-        ).fetchone()
-        if row is None:
-            raise UnknownApproval(approval_id)
-        if row[0] != "pending":
-            raise BadInput(f"approval {approval_id!r} was already decided ({row[0]} at {row[1]}); decisions are final")
-        cur.execute(
-            "UPDATE approvals SET status=?, decided_at=?, decided_by=?, decision_reason=? WHERE id=?",
-            (status, now_iso(), by, reason, approval_id),
-        )
-        if audit is not None:
-            request = ApprovalRequest(**json.loads(row[2]))
-            store.append_audit(
-                cur,
-                audit,
-                "approval_decided",
-                {
-                    "approval_id": approval_id,
-                    "tool_call_id": request.tool_call_id,
-                    "tool": request.tool,
-                    "status": status,
-                    "decided_by": by,
-                    "reason": reason,
-                },
-                task_id=request.task_id,
-                agent_version=request.requested_by.get("agent_version"),
-            )
-    record = get(store, approval_id)
-    assert record is not None
-    return record
+    return store.decide_approval(approval_id, approve=approve, by=by, reason=reason, requeue_version=None, audit=audit)
 
 
-def record_notify_status(store: Store, approval_id: str, status: str) -> None:
-    with store.transaction() as cur:
-        cur.execute("UPDATE approvals SET notify_status=? WHERE id=?", (status, approval_id))
+def record_notify_status(store: StateStore, approval_id: str, status: str) -> None:
+    store.record_notify_status(approval_id, status)
 
 
 def notify_webhook(url: str, payload: dict[str, Any], timeout_seconds: float) -> tuple[bool, str]:

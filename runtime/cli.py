@@ -328,6 +328,7 @@ def _print_verify(result: Any, out: _Output) -> int:
 def _cmd_kill(args: argparse.Namespace, out: _Output) -> int:
     from runtime.loop import kill_message
     from runtime.store import FAILED, FINAL, KILLED, RUNNING, WAITING_APPROVAL, now_iso, owner_alive
+    from runtime.store_api import AuditedAction
 
     store = _store_for(args, create=False)
     audit = store.open_audit()
@@ -341,8 +342,7 @@ def _cmd_kill(args: argparse.Namespace, out: _Output) -> int:
                 )
             cleared = store.global_kill() is not None
             if cleared:
-                with store.audited(audit, "kill_switch_cleared", {"by": by}) as cur:
-                    store.clear_global_kill(cur=cur)
+                store.clear_global_kill(audited=AuditedAction(audit, "kill_switch_cleared", {"by": by}))
             out.say(
                 "kill switch cleared; killed tasks stay killed until resumed"
                 if cleared
@@ -353,8 +353,10 @@ def _cmd_kill(args: argparse.Namespace, out: _Output) -> int:
 
         def stop_idle(task: Any, global_info: dict[str, Any] | None) -> None:
             record = {"by": by, "from_status": task.status}
-            with store.audited(audit, "task_killed", record, task_id=task.id, agent_version=task.agent_version) as cur:
-                store.set_status(task.id, KILLED, error=kill_message(task.id, global_info, args.state), cur=cur)
+            store.set_status(
+                task.id, KILLED, error=kill_message(task.id, global_info, args.state),
+                audited=AuditedAction(audit, "task_killed", record, task_id=task.id, agent_version=task.agent_version),
+            )
 
         if args.task_id is not None:
             if not args.task_id.strip():
@@ -367,8 +369,9 @@ def _cmd_kill(args: argparse.Namespace, out: _Output) -> int:
             if task.status in FINAL or task.status in (FAILED, KILLED):
                 result = f"already {task.status}"
             elif task.status == RUNNING and owner_alive(task.owner):
-                with store.audited(audit, "kill_requested", {"by": by}, task_id=task.id, agent_version=task.agent_version) as cur:
-                    store.request_kill(task.id, cur=cur)
+                store.request_kill(
+                    task.id, audited=AuditedAction(audit, "kill_requested", {"by": by}, task_id=task.id, agent_version=task.agent_version)
+                )
                 result = "stopping at the next step boundary"
             else:
                 stop_idle(task, None)
@@ -378,8 +381,7 @@ def _cmd_kill(args: argparse.Namespace, out: _Output) -> int:
             return EXIT_OK
 
         info = {"engaged_at": now_iso(), "by": by}
-        with store.audited(audit, "kill_switch_engaged", info) as cur:
-            store.engage_global_kill(info, cur=cur)
+        store.engage_global_kill(info, audited=AuditedAction(audit, "kill_switch_engaged", info))
         stopping, killed = [], []
         for task in store.list_tasks():
             if task.status == RUNNING and owner_alive(task.owner):

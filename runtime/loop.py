@@ -96,7 +96,8 @@ def unresolved_calls(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 def kill_message(task_id: str, global_kill: dict[str, Any] | None, state_dir: str) -> str:
     # ``state_dir`` is a directory (SQLite) or a store URL (AIRLOCK_STORE; never holding a password).
-    flag, env = (f" --state {state_dir}", "") if "://" not in state_dir else ("", f" with AIRLOCK_STORE={state_dir}")
+    is_url = "://" in state_dir or state_dir == "aws:"  # runtime.contract.AWS_STORE
+    flag, env = ("", f" with AIRLOCK_STORE={state_dir}") if is_url else (f" --state {state_dir}", "")
     if global_kill is not None:
         return (
             f"killed: the kill switch for all tasks was engaged at {global_kill.get('engaged_at')} by "
@@ -447,7 +448,7 @@ class Runner:
 
     def _execute(self, call: dict[str, Any], tool: Any, kwargs: dict[str, Any], span: Any) -> None:
         call_id, name = call["id"], call["name"]
-        entry = ledger.lookup(self.store.conn, self.task_id, call_id)
+        entry = self.store.ledger_entry(self.task_id, call_id)
         if entry is not None and entry.done:
             # Result recorded but not yet in the conversation (cannot happen with one
             # transaction; kept so the ledger alone is enough to never run twice).

@@ -26,10 +26,12 @@ from typing import TYPE_CHECKING, Any
 
 from runtime.budget import Usage
 from runtime.errors import BadInput, StateUnusable, TaskBusy, UnknownTask
+from runtime.store_api import AuditedAction
+from runtime.store_approvals import ApprovalStoreMixin
 from runtime.store_queue import QUEUED, SERVICE_SCHEMA, QueueStoreMixin, iter_statements
 
 if TYPE_CHECKING:
-    from runtime.approvals import ApprovalRecord
+    from runtime.ledger import LedgerEntry
     from runtime.audit import AuditLog, VerifyResult
     from runtime.secret_history import SecretHistory
 
@@ -268,7 +270,7 @@ def _check_airlock_database(conn: sqlite3.Connection, path: Path) -> None:
         )
 
 
-class Store(QueueStoreMixin):
+class Store(ApprovalStoreMixin, QueueStoreMixin):
     """The SQLite implementation of :class:`runtime.store_api.StateStore`."""
 
     # Appended to a read that a transaction then writes on. SQLite's BEGIN IMMEDIATE already
@@ -331,21 +333,16 @@ class Store(QueueStoreMixin):
             _OPEN_IN_THIS_PROCESS[self._key] = max(0, _OPEN_IN_THIS_PROCESS.get(self._key, 1) - 1)
 
     @contextmanager
-    def audited(
-        self,
-        audit: Any,
-        kind: str,
-        data: dict[str, Any],
-        *,
-        task_id: str | None = None,
-        agent_version: str | None = None,
-    ) -> Iterator[sqlite3.Cursor]:
-        """An operator action and its audit record, together: the caller changes state on the
-        yielded cursor; the record is appended before the commit, so a failing audit log rolls
-        the change back (and, as everywhere, the log is written ahead of the state)."""
+    def _writing(self, audited: AuditedAction | None) -> Iterator[sqlite3.Cursor]:
+        """One transaction for a change and, when ``audited`` is given, its audit record: the
+        record is appended before the commit, so a failing audit log rolls the change back
+        (and, as everywhere, the log is written ahead of the state)."""
         with self.transaction() as cur:
             yield cur
-            self.append_audit(cur, audit, kind, data, task_id=task_id, agent_version=agent_version)
+            if audited is not None:
+                self.append_audit(
+                    cur, audited.audit, audited.kind, audited.data, task_id=audited.task_id, agent_version=audited.agent_version
+                )
 
     def append_audit(
         self,
@@ -366,15 +363,6 @@ class Store(QueueStoreMixin):
         from runtime.secret_history import SecretHistory
 
         return SecretHistory(self.state_dir)
-
-    @contextmanager
-    def _in(self, cur: sqlite3.Cursor | None) -> Iterator[sqlite3.Cursor]:
-        """The caller's open transaction, or a new one."""
-        if cur is not None:
-            yield cur
-        else:
-            with self.transaction() as own:
-                yield own
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Cursor]:
@@ -530,10 +518,10 @@ class Store(QueueStoreMixin):
         state.checkpoint_seq = seq
 
     def set_status(
-        self, task_id: str, status: str, *, error: str | None = None, release: bool = True, cur: sqlite3.Cursor | None = None
+        self, task_id: str, status: str, *, error: str | None = None, release: bool = True, audited: AuditedAction | None = None
     ) -> None:
         """Status change without a new checkpoint (used for tasks no process is running)."""
-        with self._in(cur) as cur:
+        with self._writing(audited) as cur:
             cur.execute(
                 "UPDATE tasks SET status=?, error=?, updated_at=?"
                 + (", owner=NULL" if release else "")
@@ -546,8 +534,8 @@ class Store(QueueStoreMixin):
 
     # ------------------------------------------------------------- kill switch
 
-    def request_kill(self, task_id: str, *, cur: sqlite3.Cursor | None = None) -> None:
-        with self._in(cur) as cur:
+    def request_kill(self, task_id: str, *, audited: AuditedAction | None = None) -> None:
+        with self._writing(audited) as cur:
             cur.execute("UPDATE tasks SET kill_requested=1, updated_at=? WHERE id=?", (now_iso(), task_id))
 
     def kill_state(self, task_id: str) -> tuple[bool, dict[str, Any] | None]:
@@ -564,16 +552,16 @@ class Store(QueueStoreMixin):
         row = self.conn.execute("SELECT value FROM controls WHERE name='kill_all'").fetchone()
         return json.loads(row[0]) if row else None
 
-    def engage_global_kill(self, info: dict[str, Any], *, cur: sqlite3.Cursor | None = None) -> None:
-        with self._in(cur) as cur:
+    def engage_global_kill(self, info: dict[str, Any], *, audited: AuditedAction | None = None) -> None:
+        with self._writing(audited) as cur:
             cur.execute(
                 "INSERT INTO controls VALUES ('kill_all', ?, ?) ON CONFLICT(name) DO UPDATE SET value=excluded.value,"
                 " updated_at=excluded.updated_at",
                 (json.dumps(info), now_iso()),
             )
 
-    def clear_global_kill(self, *, cur: sqlite3.Cursor | None = None) -> bool:
-        with self._in(cur) as cur:
+    def clear_global_kill(self, *, audited: AuditedAction | None = None) -> bool:
+        with self._writing(audited) as cur:
             return cur.execute("DELETE FROM controls WHERE name='kill_all'").rowcount > 0
 
     # ------------------------------------------------------------- audit head
@@ -599,54 +587,12 @@ class Store(QueueStoreMixin):
         return (int(row[0]), str(row[1])) if row else None
 
 
-    # ------------------------------------------------------------- approvals and audit (protocol)
+    # ------------------------------------------------------------- ledger and audit (protocol)
 
-    def approval(self, approval_id: str) -> ApprovalRecord | None:
-        from runtime import approvals
+    def ledger_entry(self, task_id: str, tool_call_id: str) -> LedgerEntry | None:
+        from runtime import ledger
 
-        return approvals.get(self, approval_id)
-
-    def list_approvals(self, *, include_decided: bool = False) -> list[ApprovalRecord]:
-        from runtime import approvals
-
-        return approvals.list_approvals(self, include_decided=include_decided)
-
-    def decide_approval(
-        self, approval_id: str, *, approve: bool, by: str, reason: str | None, requeue_version: str | None
-    ) -> ApprovalRecord:
-        """Record a decision and, with ``requeue_version``, put the parked task back on the queue: one transaction."""
-        import time
-
-        from runtime import approvals
-        from runtime.errors import UnknownApproval
-
-        ts = now_iso()
-        with self.transaction() as cur:
-            row = cur.execute(
-                "SELECT status, decided_at, task_id FROM approvals WHERE id=?" + self.row_lock, (approval_id,)
-            ).fetchone()
-            if row is None:
-                raise UnknownApproval(approval_id)
-            if row[0] != "pending":
-                raise BadInput(f"approval {approval_id!r} was already decided ({row[0]} at {row[1]}); decisions are final")
-            cur.execute(
-                "UPDATE approvals SET status=?, decided_at=?, decided_by=?, decision_reason=? WHERE id=?",
-                ("approved" if approve else "denied", ts, by, reason, approval_id),
-            )
-            if requeue_version is not None:
-                updated = cur.execute(
-                    "UPDATE tasks SET status=?, owner=NULL, updated_at=? WHERE id=? AND status=?",
-                    (QUEUED, ts, row[2], WAITING_APPROVAL),
-                ).rowcount
-                if updated:
-                    cur.execute(
-                        "INSERT INTO queue (task_id, agent_version, enqueued_at) VALUES (?,?,?)"
-                        " ON CONFLICT(task_id) DO NOTHING",
-                        (row[2], requeue_version, time.time()),
-                    )
-        record = approvals.get(self, approval_id)
-        assert record is not None
-        return record
+        return ledger.lookup(self.conn, task_id, tool_call_id)
 
     def open_audit(self) -> AuditLog:
         from runtime.audit import AuditLog

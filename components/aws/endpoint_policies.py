@@ -74,6 +74,7 @@ S3_OBJECTS = (
     "s3:GetObjectVersion",
     "s3:ListBucket",
     "s3:ListBucketMultipartUploads",
+    "s3:ListBucketVersions",
     "s3:ListMultipartUploadParts",
     "s3:PutObject",
 )

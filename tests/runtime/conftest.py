@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import os
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -34,16 +36,41 @@ def serve(servers: list[ScriptedModelServer]):  # type: ignore[no-untyped-def]
     return make
 
 
-@pytest.fixture
-def moto_server() -> Iterator[str]:
-    """An AWS emulator (moto) over real HTTP on 127.0.0.1; yields its endpoint URL."""
-    from moto.server import ThreadedMotoServer
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(config, items):  # type: ignore[no-untyped-def]
+    """The IAM check reads what the AWS suites called: it runs after them (aws_moto.plan_iam_check)."""
+    from aws_moto import plan_iam_check
 
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    yield f"http://{host}:{port}"
-    server.stop()
+    plan_iam_check(config, items)
+
+
+@pytest.fixture(scope="session")
+def aws_emulator():  # type: ignore[no-untyped-def]
+    """moto's server over real HTTP on 127.0.0.1 and the fault-injecting proxy in front (aws_moto.py)."""
+    from aws_moto import AWS_CALLS_FILE_ENV, AwsEmulator
+
+    emulator = AwsEmulator()
+    yield emulator
+    journal = os.environ.get(AWS_CALLS_FILE_ENV)
+    if journal:  # the IAM test's run of the AWS suites (tests/runtime/test_aws_iam_operations.py)
+        Path(journal).write_text(json.dumps(emulator.used_operations()))
+    emulator.close()
+
+
+@pytest.fixture
+def moto_server(aws_emulator) -> str:  # type: ignore[no-untyped-def]
+    """The session's moto endpoint URL (direct, no proxy)."""
+    return str(aws_emulator.url)
+
+
+@pytest.fixture
+def aws(request, aws_emulator):  # type: ignore[no-untyped-def]
+    """Fresh queue, DLQ, table and buckets like the stack's; ``aws.env`` points the runtime at the
+    proxy. The proxy's faults and recorded calls start empty for each test."""
+    aws_emulator.proxy.reset()
+    from aws_moto import HARNESS_MODULES
+
+    return aws_emulator.new_resources(journal=request.path.name not in HARNESS_MODULES)
 
 
 @pytest.fixture
@@ -70,10 +97,13 @@ def pg_server():  # type: ignore[no-untyped-def]
     shutil.rmtree(server.app_password_file.parent, ignore_errors=True)
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
+@pytest.fixture(params=["sqlite", "postgresql", "aws"])
 def backend(request, ws):  # type: ignore[no-untyped-def]
-    """The store the test runs on: SQLite in ws.state, or a fresh database on the session's PostgreSQL."""
+    """The store the test runs on: SQLite in ws.state, a fresh database on the session's PostgreSQL,
+    or fresh stack-shaped AWS resources on the session's moto server."""
     from store_backends import make_backend
 
     pg = request.getfixturevalue("pg_server") if request.param == "postgresql" else None
-    return make_backend(request.param, ws, pg)
+    aws = request.getfixturevalue("aws") if request.param == "aws" else None
+    proxy = request.getfixturevalue("aws_emulator").proxy if request.param == "aws" else None
+    return make_backend(request.param, ws, pg, aws, proxy)

@@ -1,4 +1,4 @@
-"""Two `serve` processes on one store (SQLite state directory, or PostgreSQL); one is SIGKILLed mid-run and restarted.
+"""Two `serve` processes on one store (SQLite state directory, PostgreSQL or AWS); one is SIGKILLed mid-run and restarted.
 
 Every task ends `succeeded`, every side effect happens exactly once (counted by the
 test's own tool, which logs each execution with its process id), and no task is ever
@@ -18,8 +18,8 @@ import pytest
 from runtime_testkit import Call, calls, final, run_cli, tool
 from service_kit import make_token, start_service, wait_for
 
-TASKS = {"sqlite": 200, "postgresql": 120}
-MODEL_SECONDS = {"sqlite": 0.05, "postgresql": 0.15}
+TASKS = {"sqlite": 200, "postgresql": 120, "aws": 60}
+MODEL_SECONDS = {"sqlite": 0.05, "postgresql": 0.15, "aws": 0.15}
 
 
 @pytest.fixture
