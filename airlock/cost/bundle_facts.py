@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
@@ -108,6 +108,17 @@ def read_bundle(bundle_dir: Path) -> BundleFacts:
         )
     except (KeyError, TypeError, ValueError) as error:
         raise CostError(f"{path} is not an airlock bundle this version can read ({type(error).__name__}: {error})") from None
+
+
+def with_stack_region(facts: BundleFacts, stack_region: str | None) -> BundleFacts:
+    """Price in the stack's ``aws:region``. A bundle alone records no region, so without the
+    stack it is read from the subnets' zones, which validation ties to ``aws:region``."""
+    if facts.platform != "aws" or stack_region is None:
+        return facts
+    if facts.region is not None and facts.region != stack_region:
+        # Validation refuses zones outside the region, so this means a damaged bundle.
+        raise CostError(f"stack '{facts.stack}' has aws:region {stack_region} but its subnets are in {facts.region}")
+    return replace(facts, region=stack_region)
 
 
 def _region(resources: list[dict[str, Any]]) -> str | None:

@@ -10,7 +10,7 @@ from enum import Enum
 from pathlib import Path
 from typing import Callable
 
-from airlock.cost.bundle_facts import BundleFacts, read_bundle
+from airlock.cost.bundle_facts import BundleFacts, read_bundle, with_stack_region
 from airlock.cost.catalog import Catalog, load_catalog
 from airlock.cost.delta import CostDelta, cost_delta
 from airlock.cost.economics import Assumptions
@@ -52,8 +52,8 @@ def _synthesized(project_dir: Path, stack: str, scratch: Path) -> BundleFacts:
     from airlock.synth.run import synthesize
 
     target = scratch / "bundle"
-    synthesize(project_dir, stack, target)
-    return read_bundle(target)
+    result = synthesize(project_dir, stack, target)
+    return with_stack_region(read_bundle(target), result.loaded.region)
 
 
 def _head_facts(options: CostOptions, scratch: Path) -> BundleFacts:
