@@ -57,6 +57,7 @@ class AgentPlatform(pulumi.ComponentResource):
         from components.aws.device_plugin import NvidiaDevicePlugin, NvidiaDevicePluginArgs, nvidia_runtime_class
         from components.aws.gpu_node_pool import GpuNodePool, GpuNodePoolArgs, ships_device_plugin
         from components.aws.iam import ServiceAccountRef
+        from components.aws.keda_access import keda_queue_reader
         from components.aws.kms import EncryptionKey, EncryptionKeyArgs, logs_service_statement
         from components.aws.log_groups import log_group_arn, platform_log_groups
         from components.aws.model_weights import ModelWeightsReader, ModelWeightsReaderArgs, weights_locations
@@ -162,6 +163,11 @@ class AgentPlatform(pulumi.ComponentResource):
             RuntimeStoresArgs(stack, account, orchestrator.role, config.orchestrator.audit_retention_days),
             child,
         )
+        keda_role = None
+        if config.orchestrator.autoscaling.enabled:
+            keda_role = keda_queue_reader(
+                "keda-operator", eks, config.orchestrator.autoscaling.keda_namespace, stores.queue, child
+            )
         weights = (
             ModelWeightsReader(
                 "model-weights",
@@ -193,8 +199,10 @@ class AgentPlatform(pulumi.ComponentResource):
             },
             registry_urls=registry.repository_urls,
             queue_url=stores.queue.url,
+            dead_letter_queue_url=stores.dead_letter_queue.url,
             checkpoint_table=stores.table.name,
             audit_bucket=stores.audit_bucket.bucket.bucket,
+            payload_bucket=stores.payload_bucket.bucket.bucket,
             model_server_role_arn=weights.role.arn if weights else None,
         )
         self.outputs.update(
@@ -205,7 +213,9 @@ class AgentPlatform(pulumi.ComponentResource):
                 "stateTableName": stores.table.name,
                 "auditBucketName": stores.audit_bucket.bucket.bucket,
                 "auditLogBucketName": stores.audit_log_bucket.bucket.bucket,
+                "payloadBucketName": stores.payload_bucket.bucket.bucket,
                 "orchestratorRoleArn": orchestrator.arn,
+                **({"kedaOperatorRoleArn": keda_role.arn} if keda_role is not None else {}),
                 "nodeRoleArn": eks.node_role.arn,
                 # What workloads of your own must use to land on each GPU pool.
                 "gpuPools": {

@@ -1,4 +1,4 @@
-"""The AWS stores the agent runtime uses: work queue, state table, audit bucket.
+"""The AWS stores the agent runtime uses: work queue, state table, audit bucket, payload bucket.
 
 * SQS work queue with a dead-letter queue: a task that fails ``MAX_RECEIVES`` times is
   parked for inspection instead of being retried forever.
@@ -7,6 +7,10 @@
 * S3 audit bucket: Object Lock in COMPLIANCE mode for ``orchestrator.auditRetentionDays``
   (nobody, root included, can delete or shorten a record's retention), versioned,
   SSE-KMS, access-logged to a separate log bucket.
+* S3 payload bucket: state too big for a DynamoDB item (a message over ~350 KB), referenced
+  from the item. Not Object-Locked (payloads are working state, not evidence); versioned,
+  SSE-KMS, access-logged like the audit bucket; objects expire after
+  ``PAYLOAD_RETENTION_DAYS`` (older versions after ``PAYLOAD_NONCURRENT_DAYS``).
 
 All three are encrypted with one customer-managed key usable only through SQS, S3 and
 DynamoDB. The orchestrator's role gets a policy naming exactly these resources; no
@@ -39,6 +43,12 @@ WORK_RETENTION_SECONDS = 4 * 24 * 3600
 DEAD_LETTER_RETENTION_SECONDS = 14 * 24 * 3600  # the SQS maximum: time to investigate
 KMS_DATA_KEY_REUSE_SECONDS = 300
 AUDIT_LOG_PREFIX = "audit-bucket/"
+PAYLOAD_LOG_PREFIX = "payload-bucket/"
+# How long a large message stays readable: a task parked (for an approval) longer than this
+# cannot resume, and a finished task's large messages are gone after it (docs/runtime.md, Stores).
+PAYLOAD_RETENTION_DAYS = 90
+# An overwritten or deleted payload stays recoverable this long (the bucket is versioned).
+PAYLOAD_NONCURRENT_DAYS = 7
 
 QUEUE_ACTIONS = (
     "sqs:ChangeMessageVisibility",
@@ -62,6 +72,8 @@ TABLE_ACTIONS = (
 # Write-once audit records: put and read, never delete (Object Lock would refuse anyway).
 AUDIT_OBJECT_ACTIONS = ("s3:GetObject", "s3:PutObject")
 AUDIT_BUCKET_ACTIONS = ("s3:GetBucketLocation", "s3:ListBucket")
+# Large messages: written once per message, read back on resume.
+PAYLOAD_OBJECT_ACTIONS = ("s3:GetObject", "s3:PutObject")
 
 
 @dataclass(frozen=True)
@@ -81,6 +93,7 @@ class RuntimeStores(pulumi.ComponentResource):
     table: aws.dynamodb.Table
     audit_bucket: SecureBucket
     audit_log_bucket: SecureBucket
+    payload_bucket: SecureBucket
 
     def __init__(self, name: str, args: RuntimeStoresArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("airlock:aws:RuntimeStores", name, None, opts)
@@ -110,6 +123,7 @@ class RuntimeStores(pulumi.ComponentResource):
                 "tableName": self.table.name,
                 "auditBucket": self.audit_bucket.bucket.bucket,
                 "auditLogBucket": self.audit_log_bucket.bucket.bucket,
+                "payloadBucket": self.payload_bucket.bucket.bucket,
             }
         )
 
@@ -197,6 +211,8 @@ class RuntimeStores(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self, depends_on=[self.audit_bucket.versioning]),
         )
         audit_arn = self.audit_bucket.bucket.arn
+        self._payload_bucket(name)
+        payload_arn = self.payload_bucket.bucket.arn
         self.audit_log_bucket = SecureBucket(
             f"{name}-audit-logs",
             SecureBucketArgs(
@@ -205,7 +221,10 @@ class RuntimeStores(pulumi.ComponentResource):
                 # S3 server access logs can only be delivered to SSE-S3 buckets, not SSE-KMS.
                 kms_key_arn=None,
                 # The log bucket's own access is not logged again (that would recurse).
-                extra_statements=[lambda log_arn: _log_delivery(account, log_arn, audit_arn)],
+                extra_statements=[
+                    lambda log_arn: _log_delivery(account, log_arn, audit_arn, AUDIT_LOG_PREFIX, "AuditBucket"),
+                    lambda log_arn: _log_delivery(account, log_arn, payload_arn, PAYLOAD_LOG_PREFIX, "PayloadBucket"),
+                ],
             ),
             child,
         )
@@ -216,6 +235,44 @@ class RuntimeStores(pulumi.ComponentResource):
             target_prefix=AUDIT_LOG_PREFIX,
             # Delivery must be allowed before S3 tests it when logging is switched on.
             opts=pulumi.ResourceOptions(parent=self, depends_on=[self.audit_log_bucket.policy]),
+        )
+        aws.s3.BucketLogging(
+            f"{name}-payload",
+            bucket=self.payload_bucket.bucket.id,
+            target_bucket=self.audit_log_bucket.bucket.id,
+            target_prefix=PAYLOAD_LOG_PREFIX,
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.audit_log_bucket.policy]),
+        )
+
+    def _payload_bucket(self, name: str) -> None:
+        stack = self._stack
+        self.payload_bucket = SecureBucket(
+            f"{name}-payload",
+            SecureBucketArgs(
+                stack,
+                bucket_prefix=lowercase_scoped(stack, "payload-", BUCKET_PREFIX_MAX),
+                kms_key_arn=self.key.arn,
+            ),
+            pulumi.ResourceOptions(parent=self),
+        )
+        aws.s3.BucketLifecycleConfiguration(
+            f"{name}-payload",
+            bucket=self.payload_bucket.bucket.id,
+            rules=[
+                aws.s3.BucketLifecycleConfigurationRuleArgs(
+                    id="expire-payloads",
+                    status="Enabled",
+                    filter=aws.s3.BucketLifecycleConfigurationRuleFilterArgs(prefix=""),
+                    expiration=aws.s3.BucketLifecycleConfigurationRuleExpirationArgs(days=PAYLOAD_RETENTION_DAYS),
+                    noncurrent_version_expiration=aws.s3.BucketLifecycleConfigurationRuleNoncurrentVersionExpirationArgs(
+                        noncurrent_days=PAYLOAD_NONCURRENT_DAYS
+                    ),
+                    abort_incomplete_multipart_upload=aws.s3.BucketLifecycleConfigurationRuleAbortIncompleteMultipartUploadArgs(
+                        days_after_initiation=1
+                    ),
+                )
+            ],
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.payload_bucket.versioning]),
         )
 
     def _grant(self, name: str, role: aws.iam.Role) -> None:
@@ -231,6 +288,11 @@ class RuntimeStores(pulumi.ComponentResource):
                 allow(AUDIT_BUCKET_ACTIONS, [audit_arn], sid="AuditBucket"),
                 allow(AUDIT_OBJECT_ACTIONS, [pulumi.Output.concat(audit_arn, "/*")], sid="AuditRecords"),
                 allow(
+                    PAYLOAD_OBJECT_ACTIONS,
+                    [pulumi.Output.concat(self.payload_bucket.bucket.arn, "/*")],
+                    sid="LargePayloads",
+                ),
+                allow(
                     ["kms:Decrypt", "kms:GenerateDataKey"],
                     [self.key.arn],
                     sid="DataKeyThroughTheseServices",
@@ -243,12 +305,14 @@ class RuntimeStores(pulumi.ComponentResource):
         )
 
 
-def _log_delivery(account: AwsAccount, log_bucket_arn: pulumi.Output[str], source_bucket_arn: pulumi.Output[str]) -> Statement:
-    """S3's log delivery service may write access logs of exactly the audit bucket."""
+def _log_delivery(
+    account: AwsAccount, log_bucket_arn: pulumi.Output[str], source_bucket_arn: pulumi.Output[str], prefix: str, source: str
+) -> Statement:
+    """S3's log delivery service may write access logs of exactly one bucket, under its own prefix."""
     return allow(
         ["s3:PutObject"],
-        [pulumi.Output.concat(log_bucket_arn, "/", AUDIT_LOG_PREFIX, "*")],
-        sid="S3ServerAccessLogsOfTheAuditBucket",
+        [pulumi.Output.concat(log_bucket_arn, "/", prefix, "*")],
+        sid=f"S3ServerAccessLogsOfThe{source}",
         principal={"Service": "logging.s3.amazonaws.com"},
         conditions={"ArnLike": {"aws:SourceArn": source_bucket_arn}, "StringEquals": {"aws:SourceAccount": account.id}},
     )

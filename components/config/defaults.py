@@ -119,8 +119,15 @@ def apply_defaults(config: StackConfig, stack: str, region: str | None) -> None:
         if cloud_model.base_url is None:
             cloud_model.base_url = CLOUD_BASE_URLS[cloud_model.provider].format(region=region or "us-east-1")
 
-    if config.orchestrator.agent_spec is None:
-        config.orchestrator.agent_spec = f"agents/{stack}.yaml"
+    orchestrator = config.orchestrator
+    if orchestrator.agent_spec is None:
+        orchestrator.agent_spec = f"agents/{stack}.yaml"
+    if orchestrator.store.kind is None:
+        # aws provisions the SQS queue, DynamoDB table and buckets the AWS backend uses.
+        orchestrator.store.kind = "aws" if config.platform == "aws" else "sqlite"
+    if orchestrator.replicas is None:
+        # A SQLite file belongs to one pod: a second replica would run a second, separate store.
+        orchestrator.replicas = 1 if orchestrator.store.kind == "sqlite" else 2
 
     if config.egress_proxy.enabled is None:
         config.egress_proxy.enabled = profile.egress_proxy

@@ -244,11 +244,13 @@ class ClusterConfig(ConfigModel):
         description="aws: further principals (a CI role, teammates) with access to the cluster API, as EKS access "
         "entries. Whoever runs the first `pulumi up` is cluster admin already.",
     )
-    installed_addons: list[Literal["keda", "prometheus"]] = Field(
+    installed_addons: list[Literal["keda", "prometheus", "cloudnativepg"]] = Field(
         default_factory=list,
-        description="Add-ons you installed on the cluster yourself (Airlock installs neither): 'keda' (its CRDs "
-        "and operator) and 'prometheus' (scraping vLLM). Model autoscaling needs both; without them the "
-        "ScaledObject fails with 'no matches for kind'. docs/aws.md shows the Helm commands.",
+        description="Add-ons you installed on the cluster yourself (Airlock installs none of them): 'keda' (its CRDs "
+        "and operator), 'prometheus' (scraping vLLM) and 'cloudnativepg' (the CloudNativePG operator and its "
+        "CRDs). Model autoscaling needs keda and prometheus, orchestrator autoscaling needs keda, an "
+        "orchestrator.store of kind cloudnativepg needs cloudnativepg; without them the custom resources fail "
+        "with 'no matches for kind'. docs/aws.md and docs/workloads.md show the Helm commands.",
     )
     log_types: list[ControlPlaneLog] = Field(
         default_factory=lambda: list(REQUIRED_LOG_TYPES),
@@ -531,10 +533,111 @@ class ResourcesConfig(ConfigModel):
     memory_limit: Quantity = Field("1Gi", description="Memory limit.")
 
 
+StoreKind = Literal["sqlite", "postgresql", "cloudnativepg", "aws"]
+# A host the orchestrator reaches the database at: a DNS name or an IP address.
+DatabaseHost = Annotated[
+    str,
+    StringConstraints(
+        pattern=r"^(([a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)(\.[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)*|[0-9]{1,3}(\.[0-9]{1,3}){3})$",
+        max_length=253,
+        to_lower=True,
+    ),
+]
+# PostgreSQL identifiers the runtime's URL carries as they are (no quoting needed).
+PgIdentifier = Annotated[str, StringConstraints(pattern=r"^[a-z_][a-z0-9_]{0,62}$")]
+
+
+class StoreConfig(ConfigModel):
+    """Where the agent runtime keeps its state (tasks, checkpoints, ledger, queue, audit): docs/runtime.md, Stores."""
+
+    kind: StoreKind | None = Field(
+        None,
+        description="'sqlite' (a file on each pod's own volume: one replica, lost with the pod), 'postgresql' (an "
+        "external PostgreSQL server you run), 'cloudnativepg' (a CloudNativePG Cluster in the orchestrator's "
+        "namespace; needs cluster.installedAddons: [cloudnativepg]) or 'aws' (SQS, DynamoDB and S3, platform aws "
+        "only). Default: 'aws' on platform aws, 'sqlite' on kubernetes.",
+    )
+    host: DatabaseHost | None = Field(
+        None,
+        description="postgresql: the server's DNS name or IP address. Airgapped stacks need an address inside the "
+        "cluster or your network: a cluster DNS name (<service>.<namespace>.svc[.cluster.local]) or a private "
+        "(RFC 1918) IPv4 address.",
+    )
+    port: int = Field(5432, ge=1, le=65535, description="postgresql: the server's TCP port.")
+    cidr: ipaddress.IPv4Network | None = Field(
+        None,
+        description="postgresql with a host outside the cluster: the addresses the server is reached at, which the "
+        "orchestrator's NetworkPolicy allows on port (policies match addresses, not names); /16 or narrower. "
+        "Default: host/32 for an IP address host; not used for a cluster DNS name (its namespace is allowed).",
+    )
+    ssl_mode: Literal["disable", "prefer", "require"] = Field(
+        "require", description="postgresql and cloudnativepg: libpq sslmode of the runtime's and KEDA's connections."
+    )
+    database: PgIdentifier = Field("airlock", description="postgresql and cloudnativepg: the database the runtime uses.")
+    user: PgIdentifier = Field(
+        "airlock", description="postgresql and cloudnativepg: the role the runtime logs in as (it owns the database)."
+    )
+    password_secret: Name | None = Field(
+        None,
+        description="postgresql (required): name of a Kubernetes Secret you create in the orchestrator's namespace "
+        "with the password under the key 'password'; mounted as a file, never put in the environment or the URL. "
+        "cloudnativepg: leave unset (the operator generates '<cluster>-app').",
+    )
+    instances: int = Field(
+        3, ge=1, le=9, description="cloudnativepg: PostgreSQL instances (one primary, the rest streaming replicas)."
+    )
+    storage_size: Quantity = Field("10Gi", description="cloudnativepg: volume size per instance.")
+    storage_class: Name | None = Field(
+        None, description="cloudnativepg: StorageClass of the instances' volumes. Default: the cluster's default class."
+    )
+    operator_namespace: Name = Field(
+        "cnpg-system",
+        description="cloudnativepg: namespace of the CloudNativePG operator, which may reach the instances' status "
+        "port (8000) and PostgreSQL port.",
+    )
+    image: ImageString | None = Field(
+        None,
+        description="cloudnativepg: the PostgreSQL image (imageName of the Cluster). Default: the operator's own "
+        "default. Airgapped stacks set it, by digest; it is pulled through images.mirror when one is set.",
+    )
+
+
+class OrchestratorAutoscalingConfig(ConfigModel):
+    """KEDA scaling of the orchestrator on the work queue's depth (not on CPU)."""
+
+    enabled: bool = Field(
+        False,
+        description="Scale the runtime on queued tasks with a KEDA ScaledObject: the aws-sqs-queue trigger on aws, "
+        "the postgresql trigger on postgresql and cloudnativepg stores. Needs cluster.installedAddons: [keda] and a "
+        "shared store (not sqlite).",
+    )
+    max_replicas: int = Field(10, ge=1, le=100, description="Upper bound; the lower bound is orchestrator.replicas.")
+    queue_length: int = Field(
+        8, ge=1, le=1000, description="Queued tasks per replica KEDA aims for (each replica runs AIRLOCK_CONCURRENCY at once)."
+    )
+    polling_interval_seconds: int = Field(15, ge=5, le=3600, description="How often KEDA reads the queue depth.")
+    cooldown_seconds: int = Field(300, ge=30, le=86400, description="How long the queue stays empty before scaling in.")
+    keda_namespace: Name = Field(
+        "keda",
+        description="Namespace of the KEDA operator: with a cloudnativepg store its postgresql scaler connects to "
+        "the database, which then admits it on the PostgreSQL port.",
+    )
+
+
 class OrchestratorConfig(ConfigModel):
     """The agent runtime Deployment."""
 
-    replicas: int = Field(2, ge=1, le=100, description="Runtime replicas.")
+    replicas: int | None = Field(
+        None,
+        ge=1,
+        le=100,
+        description="Runtime replicas (the minimum when autoscaling). More than one needs a shared store "
+        "(store.kind other than 'sqlite'). Default: 2 with a shared store, 1 with sqlite.",
+    )
+    store: StoreConfig = Field(default_factory=StoreConfig, description="Where the runtime keeps its state.")
+    autoscaling: OrchestratorAutoscalingConfig = Field(
+        default_factory=OrchestratorAutoscalingConfig, description="KEDA autoscaling on queue depth."
+    )
     agent_spec: Annotated[str, StringConstraints(pattern=r"^[^/].*\.ya?ml$")] | None = Field(
         None,
         description="Agent spec file the runtime runs (docs/agent-spec.md), relative to the project directory. "

@@ -40,9 +40,12 @@ class AwsServices:
     secret_arns: Mapping[str, pulumi.Input[str]]
     # ECR repository URLs by image key (ImagesConfig field name), used by resolve_image.
     registry_urls: Mapping[str, pulumi.Input[str]]
+    # The runtime's AWS store (AIRLOCK_STORE=aws:): every name its backend reads, in one place.
     queue_url: pulumi.Input[str]
+    dead_letter_queue_url: pulumi.Input[str]
     checkpoint_table: pulumi.Input[str]
     audit_bucket: pulumi.Input[str]
+    payload_bucket: pulumi.Input[str]
     # Current values read from Secrets Manager at deploy time (Pulumi secrets), for the few
     # entries a workload needs as a Kubernetes Secret (the Hugging Face token).
     synced_secret_values: dict[str, pulumi.Input[str]] = field(default_factory=dict)

@@ -62,6 +62,8 @@ from components.workloads.pod_security import (
     mount,
     pod_spec,
 )
+from components.workloads.orchestrator_scaling import queue_autoscaler
+from components.workloads.runtime_store import cnpg_cluster, cnpg_policies, database_egress, store_wiring
 from components.workloads.scope import NamespaceScope, owned_namespace
 from components.workloads.vllm import API_KEY_KEY
 from runtime import contract
@@ -159,6 +161,15 @@ class Orchestrator(pulumi.ComponentResource):
         ]
         env = self._env(args)
         env.append(env_value(contract.AGENT_VERSION_ENV, self.agent_version))
+        store = args.orchestrator.store
+        wiring = store_wiring(store, ctx.aws)
+        env += wiring.env
+        volumes += wiring.volumes
+        mounts += wiring.mounts
+        if store.kind == "cloudnativepg":
+            cnpg_policies(name, args.orchestrator, ctx.dns, scope)
+            # The runtime retries until its database answers; the Cluster only has to be applied first.
+            prerequisites.append(cnpg_cluster(name, args.orchestrator, ctx.images, scope))
 
         credentials = self._credentials(name, ctx, args.secrets, scope)
         if credentials is not None:
@@ -201,19 +212,23 @@ class Orchestrator(pulumi.ComponentResource):
             spread_labels=pods,
             termination_grace_seconds=contract.DRAIN_GRACE_SECONDS,
         )
-        k8s.apps.v1.Deployment(
+        autoscaled = args.orchestrator.autoscaling.enabled
+        deployment = k8s.apps.v1.Deployment(
             f"{name}-deployment",
             metadata=metadata(ORCHESTRATOR_APP, scope.name, ROLE, ORCHESTRATOR_APP),
             spec=deployment_spec(
                 pods,
                 labels(ROLE, ORCHESTRATOR_APP, **{AGENT_VERSION_LABEL: version}),
                 pod,
-                replicas=args.orchestrator.replicas,
+                # With KEDA the replica count belongs to the autoscaler, never reset by a deploy.
+                replicas=None if autoscaled else args.orchestrator.replicas,
             ),
             opts=scope.after(*prerequisites),
         )
+        if autoscaled:
+            queue_autoscaler(name, args.orchestrator, ctx.aws, scope, deployment)
         scope.service(f"{name}-service", ORCHESTRATOR_APP, ORCHESTRATOR_APP, pods, [("http", ORCHESTRATOR_PORT)])
-        if args.orchestrator.replicas > 1:  # a budget over one pod protects nothing
+        if (args.orchestrator.replicas or 1) > 1:  # a budget over one pod protects nothing
             scope.disruption_budget(f"{name}-pdb", ORCHESTRATOR_APP, ORCHESTRATOR_APP, pods)
         self.register_outputs({"namespace": scope.name, "agentVersion": self.agent_version})
 
@@ -310,6 +325,7 @@ def orchestrator_egress(args: OrchestratorArgs) -> pulumi.Input[list[Spec]]:
         executors = [namespace_peer(sandbox_namespace(s.name), executor_pods()) for s in args.sandboxes]
         rules.append({"to": executors, "ports": tcp(EXECUTOR_PORT)})
     rules.append({"to": [namespace_peer(TELEMETRY_NAMESPACE, collector_pods())], "ports": tcp(OTLP_GRPC_PORT, OTLP_HTTP_PORT)})
+    rules += database_egress(args.orchestrator.store)
     proxy = ctx.proxy_client("orchestrator")
     if proxy is not None:
         rules.append({"to": [namespace_peer(EGRESS_NAMESPACE, proxy_pods())], "ports": tcp(proxy.port)})

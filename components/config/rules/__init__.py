@@ -38,6 +38,7 @@ from components.config.rules.resources import workload_resources
 from components.config.rules.sandbox_isolation import sandbox_isolation
 from components.config.rules.sandboxes import sandbox_egress
 from components.config.rules.secrets import references
+from components.config.rules.store import airgapped_store, shared_store, store_platform
 from components.config.schema import StackConfig
 
 __all__ = ["RULES", "Rule", "RuleContext", "check"]
@@ -60,6 +61,9 @@ RULES: tuple[Rule, ...] = (
     models_fit,
     model_serving,
     installed_addons,
+    store_platform,
+    shared_store,
+    airgapped_store,
     workload_resources,
     egress_routes,
     references,
