@@ -38,8 +38,17 @@ def executor(pool: str) -> tuple:
     return ns_peer(f"airlock-sbx-{pool}", {"airlock.dev/role": "sandbox", "app.kubernetes.io/name": "sandbox-executor"}, ("TCP", 8080))
 
 
+def selects_runtime(bundle, policy: dict) -> bool:
+    """Whether a NetworkPolicy applies to the runtime's pods (policies are a union over those that do)."""
+    wanted = policy["spec"]["podSelector"].get("matchLabels", {})
+    runtime_labels = runtime(bundle)["spec"]["template"]["metadata"]["labels"]
+    return all(runtime_labels.get(k) == v for k, v in wanted.items())
+
+
 def allowed_peers(bundle) -> set[tuple]:
-    return {peer for rule in egress_rules(bundle, NS) for peer in peer_summary(rule)}
+    """Every egress peer of the runtime's pods (not of other pods in its namespace)."""
+    policies = [p for p in in_namespace(bundle, NS, "NetworkPolicy") if selects_runtime(bundle, p)]
+    return {peer for p in policies for rule in p["spec"].get("egress", []) for peer in peer_summary(rule)}
 
 
 def test_prod_egress_is_exactly_its_peers() -> None:
@@ -50,7 +59,9 @@ def test_prod_egress_is_exactly_its_peers() -> None:
 
 
 def test_onprem_egress_has_no_proxy_and_no_cloud_endpoints() -> None:
-    assert allowed_peers(shipped("onprem")) == {DNS, MODELS, executor("default"), TELEMETRY}
+    # ... and its CloudNativePG instances (orchestrator.store), on the PostgreSQL port only.
+    database = ns_peer(NS, {"cnpg.io/cluster": "runtime-db"}, ("TCP", 5432))
+    assert allowed_peers(shipped("onprem")) == {DNS, MODELS, executor("default"), TELEMETRY, database}
 
 
 @pytest.mark.parametrize("stack", STACKS)

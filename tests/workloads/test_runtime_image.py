@@ -2,9 +2,10 @@
 
 podman with a read-only root, user 10001, every capability dropped, no-new-privileges, the
 synthesized prod env and the pod's mounts (emptyDir-like writable directories for /tmp and
-the state). Two env values differ from prod because a scripted model server on loopback
+the state). Three env values differ from prod because a scripted model server on loopback
 stands in for the cluster's models: the agent spec (and so AIRLOCK_AGENT_VERSION) and
-AIRLOCK_MODEL_ROUTES. The container answers /readyz, runs a task to `succeeded`, and
+AIRLOCK_MODEL_ROUTES; and AIRLOCK_STORE is dropped, so the embedded store in the state mount
+stands in for prod's AWS store. The container answers /readyz, runs a task to `succeeded`, and
 `podman stop` ends it with exit status 0 inside the grace period.
 """
 
@@ -89,6 +90,9 @@ def test_the_image_runs_hardened_serves_a_task_and_stops_cleanly(tmp_path, runti
         env[contract.MODEL_ROUTES_ENV] = json.dumps({"default": {"provider": "openai", "baseUrl": model.url, "model": model.model}})
         env[contract.PORT_ENV] = "0"  # host networking on a shared machine: a free port, not 8080
         env[contract.HOST_ENV] = "127.0.0.1"
+        # The image, not the store, is under test here: the embedded store in the state mount
+        # stands in for prod's AWS store (whose pod test is tests/workloads/test_orchestrator_serves.py).
+        assert env.pop(contract.STORE_ENV) == contract.AWS_STORE
         for path, directory in pod.mounts.items():  # the pod's fsGroup makes volumes usable by UID 10001
             directory.chmod(0o755 if pod.read_only[path] else 0o777)
             for f in directory.iterdir():
