@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from policy.model import Rule
-from policy.rules import agents, ecr, eks, iam, kms, network, s3, sandbox, secretsmanager, workloads  # noqa: F401 (registration)
+from policy.rules import agents, ecr, eks, iam, kms, network, s3, sandbox, secretsmanager, stores, workloads  # noqa: F401 (registration)
 from policy.rules.define import REGISTRY
 
 RULES: tuple[Rule, ...] = tuple(sorted(REGISTRY, key=lambda rule: rule.id))

@@ -312,6 +312,9 @@ MUTATIONS: dict[str, tuple[str, Callable[[Doc], None]]] = {
     "AIRLOCK-K8S-017": ("dev", lambda d: kind(d, "Service")["spec"].__setitem__("type", "LoadBalancer")),
     "AIRLOCK-K8S-018": ("dev", _uncovered_pod),
     "AIRLOCK-K8S-019": ("dev", _all_default_deny_removed),
+    # Two replicas (and a scaler up to 6) back on the per-pod SQLite file.
+    "AIRLOCK-K8S-020": ("onprem", _orch(lambda o: container(o).__setitem__("env", [e for e in container(o)["env"] if e["name"] != "AIRLOCK_STORE"]))),
+    "AIRLOCK-K8S-021": ("onprem", lambda d: kind(d, "ScaledObject", "orchestrator")["spec"]["triggers"][0]["metadata"].__setitem__("password", "hunter2")),
     "AIRLOCK-SBX-001": ("dev", _ns_labels),
     "AIRLOCK-SBX-002": ("dev", _sandbox_pod(lambda o: container(o)["resources"]["limits"].pop("ephemeral-storage"))),
     "AIRLOCK-SBX-003": ("dev", _drop_sandbox_kind("ResourceQuota")),
@@ -332,6 +335,8 @@ MUTATIONS: dict[str, tuple[str, Callable[[Doc], None]]] = {
 }
 # Second violating fixtures for rules with more than one way to fail.
 MORE_MUTATIONS: list[tuple[str, str, Callable[[Doc], None]]] = [
+    ("AIRLOCK-K8S-021", "prod", lambda d: kind(d, "TriggerAuthentication", "orchestrator")["spec"].__setitem__(
+        "secretTargetRef", [{"parameter": "awsAccessKeyID", "name": "keda-aws", "key": "id"}])),
     ("AIRLOCK-SBX-008", "dev", _sandbox_role),
     ("AIRLOCK-SBX-006", "dev", _sandbox_egress_peer({"ipBlock": {"cidr": "10.0.0.0/8"}})),
     ("AIRLOCK-EKS-005", "prod", lambda d: first(d, LT)["metadataOptions"].__setitem__("httpTokens", "optional")),

@@ -146,7 +146,7 @@ def test_gpus_and_scheduling_match_the_pool(stack: str) -> None:
 def test_keda_scales_on_queue_depth_only_when_enabled() -> None:
     bundle = shipped("prod")
     config = stack_document("prod")["config"]["airlock:models"][1]  # llama-8b, autoscaling on
-    (scaled,) = kinds(bundle, "ScaledObject")
+    (scaled,) = [s for s in kinds(bundle, "ScaledObject") if s["metadata"]["namespace"] == MODELS]
     assert scaled["metadata"]["name"] == "llama-8b" and scaled["metadata"]["namespace"] == MODELS
     spec = scaled["spec"]
     assert spec["scaleTargetRef"] == {"apiVersion": "apps/v1", "kind": "Deployment", "name": "llama-8b"}
