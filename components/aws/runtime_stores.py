@@ -12,9 +12,10 @@
   SSE-KMS, access-logged like the audit bucket; objects expire after
   ``PAYLOAD_RETENTION_DAYS`` (older versions after ``PAYLOAD_NONCURRENT_DAYS``).
 
-All three are encrypted with one customer-managed key usable only through SQS, S3 and
-DynamoDB. The orchestrator's role gets a policy naming exactly these resources; no
-statement in it needs ``"Resource": "*"`` (every action used supports resource ARNs).
+The queues, the table and the audit and payload buckets are encrypted with one
+customer-managed key usable only through SQS, S3 and DynamoDB. The orchestrator's role
+gets a policy naming exactly these resources; no statement in it needs ``"Resource": "*"``
+(every action used supports resource ARNs).
 """
 
 from __future__ import annotations

@@ -256,12 +256,8 @@ class Orchestrator(pulumi.ComponentResource):
         no_proxy = list(NO_PROXY)
         aws = ctx.aws
         if aws is not None:
-            env += [
-                env_value("AWS_REGION", aws.region),
-                env_value(contract.QUEUE_URL_ENV, aws.queue_url),
-                env_value(contract.CHECKPOINT_TABLE_ENV, aws.checkpoint_table),
-                env_value(contract.AUDIT_BUCKET_ENV, aws.audit_bucket),
-            ]
+            # The secrets broker and the AWS store both use the region; the store's names: store_wiring.
+            env.append(env_value("AWS_REGION", aws.region))
             no_proxy += aws_direct_hosts(aws.region)
         proxy = ctx.proxy_client("orchestrator")
         if proxy is not None:

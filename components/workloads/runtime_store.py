@@ -67,7 +67,10 @@ def store_wiring(store: StoreConfig, aws: AwsServices | None) -> StoreWiring:
             raise ValueError("orchestrator.store.kind 'aws' needs the AWS platform's stores")
         wiring.env += [
             env_value(contract.STORE_ENV, contract.AWS_STORE),
+            env_value(contract.QUEUE_URL_ENV, aws.queue_url),
             env_value(contract.DEAD_LETTER_QUEUE_URL_ENV, aws.dead_letter_queue_url),
+            env_value(contract.CHECKPOINT_TABLE_ENV, aws.checkpoint_table),
+            env_value(contract.AUDIT_BUCKET_ENV, aws.audit_bucket),
             env_value(contract.PAYLOAD_BUCKET_ENV, aws.payload_bucket),
         ]
         return wiring

@@ -32,7 +32,7 @@ def _runtime_env(workload: Resource) -> dict[str, Any] | None:
     if found is None:
         return None
     for container, _ in containers(*found):
-        env = {e.get("name"): e.get("value") for e in container.get("env") or [] if isinstance(e, dict)}
+        env = {str(e.get("name")): e.get("value") for e in container.get("env") or [] if isinstance(e, dict)}
         if contract.AGENT_VERSION_ENV in env:
             return env
     return None

@@ -87,9 +87,15 @@ def test_audit_bucket_access_is_logged_to_the_log_bucket(stack: str) -> None:
     assert logging["inputs"]["targetBucket"] == bundle.outputs["auditLogBucketName"]
     log_bucket = bundle.one("aws:s3/bucket:Bucket", "runtime-stores-audit-logs")
     (policy,) = for_bucket(bundle, "aws:s3/bucketPolicy:BucketPolicy", log_bucket)
-    (delivery,) = [s for s in json.loads(policy["inputs"]["policy"])["Statement"] if s["Effect"] == "Allow"]
-    assert delivery["Principal"] == {"Service": "logging.s3.amazonaws.com"}
-    assert delivery["Condition"]["ArnLike"]["aws:SourceArn"] == f"arn:aws:s3:::{bundle.outputs['auditBucketName']}"
+    # Log delivery may write exactly the audit bucket's and the payload bucket's logs, each under its prefix.
+    deliveries = [s for s in json.loads(policy["inputs"]["policy"])["Statement"] if s["Effect"] == "Allow"]
+    assert {d["Principal"]["Service"] for d in deliveries} == {"logging.s3.amazonaws.com"}
+    sources = {d["Condition"]["ArnLike"]["aws:SourceArn"]: d["Resource"] for d in deliveries}
+    log_arn = f"arn:aws:s3:::{bundle.outputs['auditLogBucketName']}"
+    assert sources == {
+        f"arn:aws:s3:::{bundle.outputs['auditBucketName']}": [f"{log_arn}/audit-bucket/*"],
+        f"arn:aws:s3:::{bundle.outputs['payloadBucketName']}": [f"{log_arn}/payload-bucket/*"],
+    }
 
 
 @pytest.mark.parametrize("stack", AWS_STACKS)
@@ -103,6 +109,7 @@ def test_orchestrator_policy_names_exactly_its_stores(stack: str) -> None:
         f"arn:aws:sqs:us-east-1:123456789012:airlock-{stack}-work",
         f"arn:aws:dynamodb:us-east-1:123456789012:table/{outputs['stateTableName']}",
         f"arn:aws:s3:::{outputs['auditBucketName']}",
+        f"arn:aws:s3:::{outputs['payloadBucketName']}/",
         "arn:aws:kms:us-east-1:123456789012:key/",
         "arn:aws:secretsmanager:us-east-1:123456789012:secret:",
     )

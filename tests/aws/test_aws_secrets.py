@@ -90,6 +90,8 @@ def test_only_known_service_accounts_can_assume_roles_and_never_a_sandbox(stack:
     ]
     if stack == "airgap":  # weights mirrored in S3
         expected.append("system:serviceaccount:airlock-models:model-server")
+    if stack == "prod":  # the orchestrator autoscales on its SQS queue: KEDA reads the queue's depth
+        expected.append("system:serviceaccount:keda:keda-operator")
     assert subjects == sorted(expected)
     for role in bundle.of_type("aws:iam/role:Role"):
         assert "airlock-sbx-" not in role["inputs"]["assumeRolePolicy"], role["name"]

@@ -73,6 +73,14 @@ def repo(tmp_path_factory) -> Repo:
     return made
 
 
+def external_store(repo: Path) -> None:
+    """onprem's in-cluster CloudNativePG store replaced by a server at a private address."""
+    target = repo / "stacks" / "Pulumi.onprem.yaml"
+    text = target.read_text()
+    start, end = text.index("    store:\n"), text.index("    autoscaling:\n")
+    target.write_text(text[:start] + "    store: {kind: postgresql, host: 10.20.0.15, passwordSecret: runtime-pg}\n" + text[end:])
+
+
 # class -> (base tag, crafted change, the effect class the diff must report as broadening)
 BROADENING: dict[str, tuple[str, Callable[[Path], None], str]] = {
     "iam-actions": ("base", lambda r: replace(r, "components/aws/runtime_stores.py", '    "dynamodb:Query",\n', '    "dynamodb:Query",\n    "dynamodb:Scan",\n'), "iam"),
@@ -90,9 +98,11 @@ BROADENING: dict[str, tuple[str, Callable[[Path], None], str]] = {
     "budgets": ("base", lambda r: replace(r, "agents/dev.yaml", "maxSteps: 20", "maxSteps: 80"), "budgets"),
     "approvals": ("base-ask", lambda r: replace(r, "agents/dev.yaml", "policy: ask}", "policy: allow}"), "approvals"),
     "sandbox-isolation": ("base-gvisor", lambda r: replace(r, "stacks/Pulumi.onprem.yaml", "      isolation: gvisor\n", ""), "sandbox-isolation"),
+    # The runtime may now open connections to an address outside the cluster.
+    "store-egress": ("base", external_store, "network-policy"),
 }
 # The stack each case diffs, where it is not dev.
-CASE_STACK = {"sandbox-isolation": "onprem"}
+CASE_STACK = {"sandbox-isolation": "onprem", "store-egress": "onprem"}
 
 
 def _json_diff(repo: Repo, base: str, head: str, stack: str = "dev"):

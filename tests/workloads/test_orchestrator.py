@@ -182,7 +182,10 @@ def test_runtime_environment_names_its_routes_collector_and_proxy() -> None:
 def test_runtime_deployment_shape() -> None:
     bundle = shipped("prod")
     deployment = runtime(bundle)
-    assert deployment["spec"]["replicas"] == stack_document("prod")["config"]["airlock:orchestrator"]["replicas"]
+    # prod autoscales its runtime: the replicas are KEDA's, from orchestrator.replicas up.
+    assert "replicas" not in deployment["spec"]
+    (scaler,) = [s for s in in_namespace(bundle, NS, "ScaledObject")]
+    assert scaler["spec"]["minReplicaCount"] == stack_document("prod")["config"]["airlock:orchestrator"]["replicas"]
     spec = pod_spec(deployment)
     assert spec["serviceAccountName"] == "orchestrator"
     (container,) = spec["containers"]

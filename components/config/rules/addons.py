@@ -11,7 +11,7 @@ from components.config.rules.context import RuleContext
 from components.config.schema import StackConfig
 
 # Custom-resource groups a stack may create, and the add-on whose CRDs define them.
-CRD_ADDONS = {"keda.sh": "keda"}
+CRD_ADDONS = {"keda.sh": "keda", "postgresql.cnpg.io": "cloudnativepg"}
 
 
 def installed_addons(config: StackConfig, ctx: RuleContext) -> Iterator[ConfigIssue]:

@@ -102,7 +102,9 @@ def _stack_cases() -> list[Case]:
         ("systemPool", ("maxSize",)),
     ]:
         for label, value in [("true", True), ("false", False), ("neg", -1), ("huge", 10**12), ("text", "three"), ("float", 1.5), ("inf", float("inf")), ("nan", float("nan")), ("list", [1]), ("null", None)]:
-            if label == "null" and key == "systemPool":
+            # null means "the default" where the schema has one decided later (systemPool; the
+            # orchestrator's replicas follow its store: 1 on sqlite, 2 on a shared store).
+            if label == "null" and key in ("systemPool", "orchestrator"):
                 continue
             add(f"stack-{key}-{path[-1]}-{label}", _edit("dev", key, value, *path), f"airlock:{key}.{path[-1]}")
     add("stack-sandbox-replicas-true", _edit("dev", "sandboxes", [{"name": "default", "replicas": True}]), "airlock:sandboxes[0].replicas")
