@@ -1,0 +1,526 @@
+"""Store overhead: what each state store costs per step, and PostgreSQL against LangGraph's PostgresSaver.
+
+The task: N steps, each a model turn that calls one tool, then a final answer; the model's
+text and the tool's result are PAYLOAD characters each. The model is scripted in-process
+(zero latency, no HTTP), so what is measured is orchestration plus persistence:
+
+- Airlock, ``runtime.loop.Runner`` on each store backend (``open_store``): SQLite in a temp
+  directory; PostgreSQL (a server this bench starts, fsync on, like production); and, when
+  ``runtime.store_aws`` is in the tree, ``aws:`` against moto's server in its own process.
+  moto is not AWS: its figures are this code path's overhead only (request building, boto3,
+  moto's in-memory emulation over loopback HTTP), not DynamoDB/SQS/S3 latency.
+  Per step the runner persists: a checkpoint with the model's response and the ledger
+  intent, write-ahead audit records (model call, policy decision, tool call, tool result)
+  and a checkpoint with the tool result and the ledger result, each committed before the
+  next action.
+- LangGraph, on the same PostgreSQL server: a ``StateGraph(MessagesState)`` with an agent
+  node and the prebuilt ``ToolNode``, compiled with ``PostgresSaver``
+  (langgraph-checkpoint-postgres), run with ``durability="sync"`` (each checkpoint written
+  before the next step, the guarantee Airlock's ledger needs) and, for reference, with its
+  default ``durability="async"`` (writes overlap the next step).
+
+Reported per store: ``step`` = the time between consecutive model calls (one whole step:
+orchestration and every write); ``persist`` = the part of it spent in the store's write
+calls (Airlock: ``checkpoint`` and the audit ``append``; LangGraph: ``put`` and
+``put_writes``), median and p95 over every step of TASKS sequential tasks; ``tasks_per_s``
+with one worker (sequential) and with WORKERS threads, each with its own connection. For
+PostgreSQL, ratios Airlock / LangGraph-sync. Setup (servers, schemas, loading the agent) is
+outside the timed regions; one untimed warm-up task per store.
+
+    python bench/store_overhead.py [--steps 20] [--tasks 30] [--workers 4] [--payload 512] [--json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import json
+import os
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+sys.path.insert(0, str(ROOT))  # run from a checkout without installing
+# The PostgreSQL server and the AWS resources are started exactly as the tests start them
+# (one source for how: tests/runtime/pg_server.py and aws_moto.py; they import nothing of tests').
+sys.path.insert(1, str(ROOT / "tests" / "runtime"))
+
+AWS_AVAILABLE = importlib.util.find_spec("runtime.store_aws") is not None
+
+
+def fetch_record(record_id: int) -> str:
+    """Fetch a record.
+
+    Args:
+        record_id: The record number.
+    """
+    return _payload(f"record {record_id}: ", PAYLOAD_CHARS)
+
+
+PAYLOAD_CHARS = 512  # set from --payload before anything runs
+
+
+def _payload(prefix: str, size: int) -> str:
+    return (prefix + "x" * size)[:size]
+
+
+# --------------------------------------------------------------------------- timing
+
+
+@dataclass
+class Timings:
+    """Step boundaries (model calls) and time spent in the store's write calls, per task."""
+
+    steps: list[float] = field(default_factory=list)  # whole-step durations
+    persist: list[float] = field(default_factory=list)  # write time per step
+    _last_call: float | None = None
+    _pending_write: float = 0.0
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def model_called(self) -> None:
+        now = time.perf_counter()
+        with self._lock:
+            if self._last_call is not None:  # the first call of a task starts its first step
+                self.steps.append(now - self._last_call)
+                self.persist.append(self._pending_write)
+            self._last_call = now
+            self._pending_write = 0.0
+
+    def task_ended(self) -> None:
+        with self._lock:
+            self._last_call = None
+            self._pending_write = 0.0
+
+    def wrote(self, seconds: float) -> None:
+        with self._lock:
+            self._pending_write += seconds
+
+    def wrap(self, fn: Callable[..., Any]) -> Callable[..., Any]:
+        def timed(*args: Any, **kwargs: Any) -> Any:
+            start = time.perf_counter()
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                self.wrote(time.perf_counter() - start)
+
+        return timed
+
+
+def p95(values: list[float]) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(0.95 * (len(ordered) - 1))))]
+
+
+def ms(value: float) -> float:
+    return round(value * 1000, 3)
+
+
+# --------------------------------------------------------------------------- Airlock
+
+
+class ScriptedClient:
+    """An in-process model: a tool call per turn until `steps`, then a final answer."""
+
+    route_name = "default"
+    provider_name = "vllm"
+    model = "scripted"
+    server_address = None
+    server_port = None
+
+    def __init__(self, steps: int, timings: Timings | None) -> None:
+        self.steps = steps
+        self.timings = timings
+
+    def complete(self, request: Any) -> Any:
+        from runtime.models.base import ModelResponse, RequestUsage, ToolCall
+
+        if self.timings is not None:
+            self.timings.model_called()
+        turn = sum(1 for m in request.messages if m["role"] == "assistant")
+        text = _payload(f"turn {turn}: ", PAYLOAD_CHARS)
+        if turn < self.steps:
+            call = ToolCall(id=f"call_{turn}", name="fetch_record", arguments=json.dumps({"record_id": turn}))
+            return ModelResponse(text=text, tool_calls=(call,), usage=RequestUsage(100, 20), finish_reason="tool_calls")
+        return ModelResponse(text=text, tool_calls=(), usage=RequestUsage(100, 20), finish_reason="stop")
+
+    def close(self) -> None:
+        pass
+
+
+SPEC = """
+name: bench
+instructions: Fetch the records.
+models:
+  default: {{provider: openai, baseUrl: "http://localhost:1/v1", model: scripted}}
+tools:
+  - {{name: fetch_record, kind: python, target: "store_overhead:fetch_record", policy: allow}}
+budgets: {{maxSteps: {max_steps}}}
+"""
+
+
+class AirlockWorker:
+    """One runner's store, audit log and agent (a worker thread's own connections)."""
+
+    def __init__(self, url: str, steps: int, timings: Timings | None) -> None:
+        from runtime.agent import load_agent
+        from runtime.router import Router
+        from runtime.spec import parse_spec
+        from runtime.store_api import open_store
+
+        self.steps = steps
+        self.timings = timings
+        self.agent = load_agent(
+            parse_spec(SPEC.format(max_steps=steps + 1), source="bench", base_dir=HERE),
+            router=Router({"default": ScriptedClient(steps, timings)}),
+        )
+        self.store = open_store(url)
+        self.audit = self.store.open_audit()
+        if timings is not None:
+            self.store.checkpoint = timings.wrap(self.store.checkpoint)  # type: ignore[method-assign]
+            self.audit.append = timings.wrap(self.audit.append)  # type: ignore[method-assign]
+
+    def run_task(self) -> None:
+        from runtime.loop import Runner
+
+        outcome = Runner(self.agent, self.store, self.audit).start("Fetch the records.")  # type: ignore[arg-type]
+        if self.timings is not None:
+            self.timings.task_ended()
+        assert outcome.status == "succeeded" and outcome.usage.model_calls == self.steps + 1, outcome
+
+    def close(self) -> None:
+        self.audit.close()
+        self.store.close()
+
+
+def measure_airlock(url: str, args: argparse.Namespace) -> dict[str, Any]:
+    timings = Timings()
+    worker = AirlockWorker(url, args.steps, timings)
+    try:
+        AirlockWorker.run_task(worker)  # warm-up (first statements, imports)
+        timings.steps.clear()
+        timings.persist.clear()
+        start = time.perf_counter()
+        for _ in range(args.tasks):
+            worker.run_task()
+        sequential = time.perf_counter() - start
+    finally:
+        worker.close()
+    concurrent = run_threads(lambda: AirlockWorker(url, args.steps, None), args.workers, args.tasks)
+    return summarize(timings, args.tasks, sequential, concurrent)
+
+
+# --------------------------------------------------------------------------- LangGraph
+
+
+def langgraph_app(steps: int, saver: Any, timings: Timings | None) -> Any:
+    from langchain_core.messages import AIMessage
+    from langchain_core.tools import tool
+    from langgraph.graph import START, MessagesState, StateGraph
+    from langgraph.prebuilt import ToolNode, tools_condition
+
+    fetch = tool(fetch_record)
+
+    def agent(state: MessagesState) -> dict[str, Any]:
+        if timings is not None:
+            timings.model_called()
+        turn = sum(1 for m in state["messages"] if isinstance(m, AIMessage))
+        text = _payload(f"turn {turn}: ", PAYLOAD_CHARS)
+        usage = {"input_tokens": 100, "output_tokens": 20, "total_tokens": 120}
+        if turn < steps:
+            call = {"name": "fetch_record", "args": {"record_id": turn}, "id": f"call_{turn}", "type": "tool_call"}
+            return {"messages": [AIMessage(content=text, tool_calls=[call], usage_metadata=usage)]}
+        return {"messages": [AIMessage(content=text, usage_metadata=usage)]}
+
+    graph = StateGraph(MessagesState)
+    graph.add_node("agent", agent)
+    graph.add_node("tools", ToolNode([fetch]))
+    graph.add_edge(START, "agent")
+    graph.add_conditional_edges("agent", tools_condition)
+    graph.add_edge("tools", "agent")
+    return graph.compile(checkpointer=saver)
+
+
+@dataclass
+class GraphWorker:
+    """The compiled graph is shared; the pool hands each invocation a connection."""
+
+    run_task: Callable[[], None]
+
+    def close(self) -> None:
+        pass
+
+
+def measure_langgraph(conninfo: str, args: argparse.Namespace, durability: str) -> dict[str, Any]:
+    from langchain_core.messages import HumanMessage
+    from langgraph.checkpoint.postgres import PostgresSaver
+    from psycopg import Connection
+    from psycopg.rows import dict_row
+    from psycopg_pool import ConnectionPool
+
+    counter = iter(range(10**9))
+    counter_lock = threading.Lock()
+
+    def invoke(app: Any, timings: Timings | None) -> None:
+        with counter_lock:
+            thread_id = f"{durability}-{next(counter)}"
+        config = {"configurable": {"thread_id": thread_id}, "recursion_limit": 2 * args.steps + 10}
+        result = app.invoke({"messages": [HumanMessage("Fetch the records.")]}, config, durability=durability)
+        if timings is not None:
+            timings.task_ended()
+        assert len(result["messages"]) == 2 * args.steps + 2, len(result["messages"])
+
+    timings = Timings()
+    kwargs = {"autocommit": True, "prepare_threshold": 0, "row_factory": dict_row}
+    with Connection.connect(conninfo, **kwargs) as conn:  # type: ignore[arg-type]
+        saver = PostgresSaver(conn)  # type: ignore[arg-type]
+        saver.setup()
+        saver.put = timings.wrap(saver.put)  # type: ignore[method-assign]
+        saver.put_writes = timings.wrap(saver.put_writes)  # type: ignore[method-assign]
+        app = langgraph_app(args.steps, saver, timings)
+        invoke(app, timings)  # warm-up
+        timings.steps.clear()
+        timings.persist.clear()
+        start = time.perf_counter()
+        for _ in range(args.tasks):
+            invoke(app, timings)
+        sequential = time.perf_counter() - start
+        last = {"configurable": {"thread_id": f"{durability}-{next(counter) - 1}"}}
+        assert saver.get_tuple(last) is not None, "PostgresSaver kept no checkpoint"  # it did persist
+    with ConnectionPool(conninfo, min_size=args.workers, max_size=args.workers, kwargs=kwargs, open=True) as pool:
+        app = langgraph_app(args.steps, PostgresSaver(pool), None)  # type: ignore[arg-type]
+        concurrent = run_threads(lambda: GraphWorker(lambda: invoke(app, None)), args.workers, args.tasks)
+    result = summarize(timings, args.tasks, sequential, concurrent)
+    if durability == "async":  # its writes overlap the next steps: no per-step write time to attribute
+        result["persist_median_ms"] = result["persist_p95_ms"] = None
+    return result
+
+
+# --------------------------------------------------------------------------- shared
+
+
+class Worker(Protocol):
+    def run_task(self) -> None: ...
+    def close(self) -> None: ...
+
+
+def run_threads(make: Callable[[], Worker], count: int, tasks: int) -> float:
+    """Run `tasks` tasks on `count` threads, each with its own worker (made in that thread: SQLite
+    connections stay in theirs); seconds from all workers ready to the last task done."""
+    remaining = iter(range(tasks))
+    lock = threading.Lock()
+    ready = threading.Barrier(count + 1)
+    errors: list[BaseException] = []
+
+    def loop() -> None:
+        try:
+            worker = make()
+        except BaseException as exc:
+            errors.append(exc)
+            ready.abort()
+            return
+        try:
+            ready.wait()
+            while True:
+                with lock:
+                    if next(remaining, None) is None:
+                        return
+                worker.run_task()
+        except BaseException as exc:  # reported below: a failed task must fail the bench
+            errors.append(exc)
+        finally:
+            worker.close()
+
+    threads = [threading.Thread(target=loop) for _ in range(count)]
+    for t in threads:
+        t.start()
+    try:
+        ready.wait()
+    except threading.BrokenBarrierError:
+        pass
+    start = time.perf_counter()
+    for t in threads:
+        t.join()
+    if errors:
+        raise errors[0]
+    return time.perf_counter() - start
+
+
+def summarize(timings: Timings, tasks: int, sequential: float, concurrent: float) -> dict[str, Any]:
+    return {
+        "step_median_ms": ms(statistics.median(timings.steps)),
+        "step_p95_ms": ms(p95(timings.steps)),
+        "persist_median_ms": ms(statistics.median(timings.persist)),
+        "persist_p95_ms": ms(p95(timings.persist)),
+        "steps_measured": len(timings.steps),
+        "tasks_per_s_1_worker": round(tasks / sequential, 3),
+        "tasks_per_s_workers": round(tasks / concurrent, 3),
+    }
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@contextmanager
+def env_set(values: dict[str, str]) -> Iterator[None]:
+    saved = {k: os.environ.get(k) for k in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+
+
+@contextmanager
+def postgres() -> Iterator[Any]:
+    import pg_server
+
+    server = pg_server.start(durable=True)
+    try:
+        yield server
+    finally:
+        server.stop()
+        shutil.rmtree(server.app_password_file.parent, ignore_errors=True)
+
+
+@contextmanager
+def moto_process(work: Path) -> Iterator[str]:
+    """moto's server in its own process (not sharing this one's GIL with the runner)."""
+    import httpx
+
+    port = free_port()
+    log = open(work / "moto.log", "w")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)], stdout=log, stderr=subprocess.STDOUT
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                httpx.get(url + "/moto-api/", timeout=2)
+                break
+            except httpx.HTTPError:
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError("moto's server did not start: " + (work / "moto.log").read_text()[-2000:]) from None
+                time.sleep(0.1)
+        yield url
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+        log.close()
+
+
+def run_all(args: argparse.Namespace, work: Path) -> dict[str, Any]:
+    stores: dict[str, Any] = {}
+    stores["sqlite"] = measure_airlock(f"sqlite:///{work / 'sqlite'}", args)
+    with postgres() as pg:
+        url = pg.new_database()
+        with env_set(pg.env(url)):
+            stores["postgresql"] = measure_airlock(url, args)
+        peer_db = pg.new_database().rsplit("/", 1)[1]
+        conninfo = f"host=127.0.0.1 port={pg.port} dbname={peer_db} user=airlock password={pg.app_password}"
+        peers = {
+            "langgraph_postgres_sync": measure_langgraph(conninfo, args, "sync"),
+            "langgraph_postgres_async": measure_langgraph(conninfo, args, "async"),
+        }
+    if AWS_AVAILABLE:
+        import aws_moto
+
+        with moto_process(work) as moto_url:
+            resources = aws_moto.create_resources(moto_url, moto_url, prefix="bench")
+            with env_set(resources.env):
+                stores["aws_moto"] = {**measure_airlock("aws:", args), "note": "moto, not AWS: code-path overhead only"}
+    else:
+        stores["aws_moto"] = {"skipped": "runtime.store_aws is not in this tree"}
+    a, lg = stores["postgresql"], peers["langgraph_postgres_sync"]
+    return {
+        "steps": args.steps,
+        "tasks": args.tasks,
+        "workers": args.workers,
+        "payload_chars": args.payload,
+        "stores": stores,
+        "peers": peers,
+        "ratio_postgresql_airlock_over_langgraph_sync": {
+            "step_median": round(a["step_median_ms"] / lg["step_median_ms"], 3),
+            "persist_median": round(a["persist_median_ms"] / lg["persist_median_ms"], 3),
+            "tasks_per_s_1_worker": round(a["tasks_per_s_1_worker"] / lg["tasks_per_s_1_worker"], 3),
+            "tasks_per_s_workers": round(a["tasks_per_s_workers"] / lg["tasks_per_s_workers"], 3),
+        },
+        "cpus": os.cpu_count(),
+        "loadavg": [round(x, 2) for x in os.getloadavg()],
+    }
+
+
+def print_table(result: dict[str, Any]) -> None:
+    print(
+        f"{result['steps']}-step tool-calling task, {result['payload_chars']}-char messages, zero model latency; "
+        f"{result['tasks']} tasks sequential and on {result['workers']} threads"
+    )
+    print(f"{'':28} {'step ms':>15} {'persist ms':>15} {'tasks/s':>9} {'tasks/s':>9}")
+    print(f"{'':28} {'median':>7} {'p95':>7} {'median':>7} {'p95':>7} {'1 worker':>9} {str(result['workers']) + ' thr':>9}")
+    rows = [(f"airlock {name}", r) for name, r in result["stores"].items()] + [
+        (name.replace("_", " "), r) for name, r in result["peers"].items()
+    ]
+    for name, r in rows:
+        if "skipped" in r:
+            print(f"{name:28} skipped: {r['skipped']}")
+            continue
+        persist = "".join(f" {r[k]:7.2f}" if r[k] is not None else f" {'-':>7}" for k in ("persist_median_ms", "persist_p95_ms"))
+        print(
+            f"{name:28} {r['step_median_ms']:7.2f} {r['step_p95_ms']:7.2f}{persist}"
+            f" {r['tasks_per_s_1_worker']:9.2f} {r['tasks_per_s_workers']:9.2f}"
+        )
+    ratio = result["ratio_postgresql_airlock_over_langgraph_sync"]
+    print(
+        "PostgreSQL, Airlock / LangGraph PostgresSaver (sync): "
+        + ", ".join(f"{k} {v:.2f}x" for k, v in ratio.items())
+    )
+    if "note" in result["stores"].get("aws_moto", {}):
+        print("aws_moto: moto's emulator, not AWS; the figures are the code path's overhead only")
+    print(f"(load average {result['loadavg']}, {result['cpus']} CPUs)")
+
+
+def main(argv: list[str] | None = None) -> int:
+    global PAYLOAD_CHARS
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--steps", type=int, default=20)
+    parser.add_argument("--tasks", type=int, default=30)
+    parser.add_argument("--workers", type=int, default=4)
+    parser.add_argument("--payload", type=int, default=512)
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args(argv)
+    PAYLOAD_CHARS = args.payload
+    sys.modules.setdefault("store_overhead", sys.modules[__name__])  # the agent's tool target
+    work = Path(tempfile.mkdtemp(prefix="airlock-store-bench-"))
+    try:
+        result = run_all(args, work)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    if args.json:
+        print(json.dumps(result))
+    else:
+        print_table(result)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
