@@ -45,7 +45,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -58,6 +58,7 @@ sys.path.insert(0, str(ROOT))  # run from a checkout without installing
 sys.path.insert(1, str(ROOT / "tests" / "runtime"))
 
 AWS_AVAILABLE = importlib.util.find_spec("runtime.store_aws") is not None
+MOTO_NOTE = "moto, not AWS: code-path overhead only"
 
 
 def fetch_record(record_id: int) -> str:
@@ -97,6 +98,11 @@ class Timings:
                 self.persist.append(self._pending_write)
             self._last_call = now
             self._pending_write = 0.0
+
+    def reset(self) -> None:
+        with self._lock:
+            self.steps.clear()
+            self.persist.clear()
 
     def task_ended(self) -> None:
         with self._lock:
@@ -204,21 +210,22 @@ class AirlockWorker:
         self.store.close()
 
 
-def measure_airlock(url: str, args: argparse.Namespace) -> dict[str, Any]:
-    timings = Timings()
-    worker = AirlockWorker(url, args.steps, timings)
-    try:
-        AirlockWorker.run_task(worker)  # warm-up (first statements, imports)
-        timings.steps.clear()
-        timings.persist.clear()
-        start = time.perf_counter()
-        for _ in range(args.tasks):
-            worker.run_task()
-        sequential = time.perf_counter() - start
-    finally:
-        worker.close()
-    concurrent = run_threads(lambda: AirlockWorker(url, args.steps, None), args.workers, args.tasks)
-    return summarize(timings, args.tasks, sequential, concurrent)
+class AirlockContender:
+    """The runner on one store: a timed sequential worker, and fresh workers for the threads."""
+
+    def __init__(self, name: str, url: str, steps: int, note: str | None = None) -> None:
+        self.name, self.url, self.steps, self.note = name, url, steps, note
+        self.timings = Timings()
+        self.sequential = AirlockWorker(url, steps, self.timings)
+
+    def run_sequential(self) -> None:
+        self.sequential.run_task()
+
+    def make_worker(self) -> Worker:
+        return AirlockWorker(self.url, self.steps, None)
+
+    def close(self) -> None:
+        self.sequential.close()
 
 
 # --------------------------------------------------------------------------- LangGraph
@@ -262,49 +269,59 @@ class GraphWorker:
         pass
 
 
-def measure_langgraph(conninfo: str, args: argparse.Namespace, durability: str) -> dict[str, Any]:
-    from langchain_core.messages import HumanMessage
-    from langgraph.checkpoint.postgres import PostgresSaver
-    from psycopg import Connection
-    from psycopg.rows import dict_row
-    from psycopg_pool import ConnectionPool
+class LangGraphContender:
+    """The same task as a graph on PostgresSaver: one connection for the timed sequential runs, a
+    pool for the threads (LangGraph's documented setup: autocommit, dict rows, no prepares)."""
 
-    counter = iter(range(10**9))
-    counter_lock = threading.Lock()
+    def __init__(self, conninfo: str, steps: int, durability: str) -> None:
+        from langgraph.checkpoint.postgres import PostgresSaver
+        from psycopg import Connection
+        from psycopg.rows import dict_row
+        from psycopg_pool import ConnectionPool
 
-    def invoke(app: Any, timings: Timings | None) -> None:
-        with counter_lock:
-            thread_id = f"{durability}-{next(counter)}"
-        config = {"configurable": {"thread_id": thread_id}, "recursion_limit": 2 * args.steps + 10}
-        result = app.invoke({"messages": [HumanMessage("Fetch the records.")]}, config, durability=durability)
+        self.name = f"langgraph_postgres_{durability}"
+        self.note: str | None = None
+        self.steps, self.durability = steps, durability
+        self.timings = Timings()
+        self._ids = iter(range(10**9))
+        self._ids_lock = threading.Lock()
+        kwargs: dict[str, Any] = {"autocommit": True, "prepare_threshold": 0, "row_factory": dict_row}
+        self._conn = Connection.connect(conninfo, **kwargs)
+        self.saver = PostgresSaver(self._conn)
+        self.saver.setup()
+        self.saver.put = self.timings.wrap(self.saver.put)  # type: ignore[method-assign]
+        self.saver.put_writes = self.timings.wrap(self.saver.put_writes)  # type: ignore[method-assign]
+        self._app = langgraph_app(steps, self.saver, self.timings)
+        self._pool = ConnectionPool(conninfo, min_size=1, max_size=8, kwargs=kwargs, open=True)
+        self._pool_app = langgraph_app(steps, PostgresSaver(self._pool), None)  # type: ignore[arg-type]
+        self._last: dict[str, Any] | None = None
+
+    def _invoke(self, app: Any, timings: Timings | None) -> None:
+        from langchain_core.messages import HumanMessage
+
+        with self._ids_lock:
+            config: dict[str, Any] = {
+                "configurable": {"thread_id": f"{self.durability}-{next(self._ids)}"},
+                "recursion_limit": 2 * self.steps + 10,
+            }
+        result = app.invoke({"messages": [HumanMessage("Fetch the records.")]}, config, durability=self.durability)
         if timings is not None:
             timings.task_ended()
-        assert len(result["messages"]) == 2 * args.steps + 2, len(result["messages"])
+            self._last = config
+        assert len(result["messages"]) == 2 * self.steps + 2, len(result["messages"])
 
-    timings = Timings()
-    kwargs = {"autocommit": True, "prepare_threshold": 0, "row_factory": dict_row}
-    with Connection.connect(conninfo, **kwargs) as conn:  # type: ignore[arg-type]
-        saver = PostgresSaver(conn)  # type: ignore[arg-type]
-        saver.setup()
-        saver.put = timings.wrap(saver.put)  # type: ignore[method-assign]
-        saver.put_writes = timings.wrap(saver.put_writes)  # type: ignore[method-assign]
-        app = langgraph_app(args.steps, saver, timings)
-        invoke(app, timings)  # warm-up
-        timings.steps.clear()
-        timings.persist.clear()
-        start = time.perf_counter()
-        for _ in range(args.tasks):
-            invoke(app, timings)
-        sequential = time.perf_counter() - start
-        last = {"configurable": {"thread_id": f"{durability}-{next(counter) - 1}"}}
-        assert saver.get_tuple(last) is not None, "PostgresSaver kept no checkpoint"  # it did persist
-    with ConnectionPool(conninfo, min_size=args.workers, max_size=args.workers, kwargs=kwargs, open=True) as pool:
-        app = langgraph_app(args.steps, PostgresSaver(pool), None)  # type: ignore[arg-type]
-        concurrent = run_threads(lambda: GraphWorker(lambda: invoke(app, None)), args.workers, args.tasks)
-    result = summarize(timings, args.tasks, sequential, concurrent)
-    if durability == "async":  # its writes overlap the next steps: no per-step write time to attribute
-        result["persist_median_ms"] = result["persist_p95_ms"] = None
-    return result
+    def run_sequential(self) -> None:
+        self._invoke(self._app, self.timings)
+
+    def make_worker(self) -> Worker:
+        return GraphWorker(lambda: self._invoke(self._pool_app, None))
+
+    def close(self) -> None:
+        try:  # it did persist: the last task's checkpoint is there to read back
+            assert self._last is None or self.saver.get_tuple(self._last) is not None, "PostgresSaver kept no checkpoint"
+        finally:
+            self._pool.close()
+            self._conn.close()
 
 
 # --------------------------------------------------------------------------- shared
@@ -312,6 +329,16 @@ def measure_langgraph(conninfo: str, args: argparse.Namespace, durability: str) 
 
 class Worker(Protocol):
     def run_task(self) -> None: ...
+    def close(self) -> None: ...
+
+
+class Contender(Protocol):
+    name: str
+    note: str | None
+    timings: Timings
+
+    def run_sequential(self) -> None: ...
+    def make_worker(self) -> Worker: ...
     def close(self) -> None: ...
 
 
@@ -357,16 +384,46 @@ def run_threads(make: Callable[[], Worker], count: int, tasks: int) -> float:
     return time.perf_counter() - start
 
 
-def summarize(timings: Timings, tasks: int, sequential: float, concurrent: float) -> dict[str, Any]:
-    return {
+def batches(tasks: int, rounds: int) -> list[int]:
+    rounds = max(1, min(rounds, tasks))
+    return [tasks // rounds + (1 if i < tasks % rounds else 0) for i in range(rounds)]
+
+
+def measure(contenders: list[Contender], args: argparse.Namespace) -> dict[str, dict[str, Any]]:
+    """Interleaved rounds, so drifting machine load hits every contender alike."""
+    for c in contenders:  # untimed warm-up: imports, first statements, schema caches
+        c.run_sequential()
+        c.timings.reset()
+    sequential = {c.name: 0.0 for c in contenders}
+    concurrent = {c.name: 0.0 for c in contenders}
+    for batch in batches(args.tasks, args.rounds):
+        for c in contenders:
+            start = time.perf_counter()
+            for _ in range(batch):
+                c.run_sequential()
+            sequential[c.name] += time.perf_counter() - start
+    for batch in batches(args.tasks, args.rounds):
+        for c in contenders:
+            concurrent[c.name] += run_threads(c.make_worker, args.workers, batch)
+    return {c.name: summarize(c, args.tasks, sequential[c.name], concurrent[c.name]) for c in contenders}
+
+
+def summarize(c: Contender, tasks: int, sequential: float, concurrent: float) -> dict[str, Any]:
+    timings = c.timings
+    # LangGraph's async durability writes while the next steps run: no per-step write time to attribute.
+    overlapped = getattr(c, "durability", "sync") == "async"
+    figures: dict[str, Any] = {
         "step_median_ms": ms(statistics.median(timings.steps)),
         "step_p95_ms": ms(p95(timings.steps)),
-        "persist_median_ms": ms(statistics.median(timings.persist)),
-        "persist_p95_ms": ms(p95(timings.persist)),
+        "persist_median_ms": None if overlapped else ms(statistics.median(timings.persist)),
+        "persist_p95_ms": None if overlapped else ms(p95(timings.persist)),
         "steps_measured": len(timings.steps),
         "tasks_per_s_1_worker": round(tasks / sequential, 3),
         "tasks_per_s_workers": round(tasks / concurrent, 3),
     }
+    if c.note:
+        figures["note"] = c.note
+    return figures
 
 
 def free_port() -> int:
@@ -430,32 +487,38 @@ def moto_process(work: Path) -> Iterator[str]:
 
 
 def run_all(args: argparse.Namespace, work: Path) -> dict[str, Any]:
-    stores: dict[str, Any] = {}
-    stores["sqlite"] = measure_airlock(f"sqlite:///{work / 'sqlite'}", args)
-    with postgres() as pg:
-        url = pg.new_database()
-        with env_set(pg.env(url)):
-            stores["postgresql"] = measure_airlock(url, args)
-        peer_db = pg.new_database().rsplit("/", 1)[1]
-        conninfo = f"host=127.0.0.1 port={pg.port} dbname={peer_db} user=airlock password={pg.app_password}"
-        peers = {
-            "langgraph_postgres_sync": measure_langgraph(conninfo, args, "sync"),
-            "langgraph_postgres_async": measure_langgraph(conninfo, args, "async"),
-        }
-    if AWS_AVAILABLE:
-        import aws_moto
+    with ExitStack() as stack:
+        pg = stack.enter_context(postgres())
+        airlock_db, peer_db = pg.new_database(), pg.new_database().rsplit("/", 1)[1]
+        env = dict(pg.env(airlock_db))
+        if AWS_AVAILABLE:
+            import aws_moto
 
-        with moto_process(work) as moto_url:
-            resources = aws_moto.create_resources(moto_url, moto_url, prefix="bench")
-            with env_set(resources.env):
-                stores["aws_moto"] = {**measure_airlock("aws:", args), "note": "moto, not AWS: code-path overhead only"}
-    else:
+            moto_url = stack.enter_context(moto_process(work))
+            env.update(aws_moto.create_resources(moto_url, moto_url, prefix="bench").env)
+        env.pop("AIRLOCK_STORE", None)  # each contender names its store explicitly
+        stack.enter_context(env_set(env))
+        contenders: list[Contender] = [
+            AirlockContender("sqlite", f"sqlite:///{work / 'sqlite'}", args.steps),
+            AirlockContender("postgresql", airlock_db, args.steps),
+        ]
+        if AWS_AVAILABLE:
+            contenders.append(AirlockContender("aws_moto", "aws:", args.steps, note=MOTO_NOTE))
+        conninfo = f"host=127.0.0.1 port={pg.port} dbname={peer_db} user=airlock password={pg.app_password}"
+        contenders += [LangGraphContender(conninfo, args.steps, "sync"), LangGraphContender(conninfo, args.steps, "async")]
+        for c in contenders:
+            stack.callback(c.close)
+        figures = measure(contenders, args)
+    stores = {name: f for name, f in figures.items() if not name.startswith("langgraph")}
+    if not AWS_AVAILABLE:
         stores["aws_moto"] = {"skipped": "runtime.store_aws is not in this tree"}
+    peers = {name: f for name, f in figures.items() if name.startswith("langgraph")}
     a, lg = stores["postgresql"], peers["langgraph_postgres_sync"]
     return {
         "steps": args.steps,
         "tasks": args.tasks,
         "workers": args.workers,
+        "rounds": len(batches(args.tasks, args.rounds)),
         "payload_chars": args.payload,
         "stores": stores,
         "peers": peers,
@@ -506,6 +569,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--tasks", type=int, default=30)
     parser.add_argument("--workers", type=int, default=4)
     parser.add_argument("--payload", type=int, default=512)
+    parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds the tasks are split into")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
     PAYLOAD_CHARS = args.payload
