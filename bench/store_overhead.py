@@ -20,14 +20,17 @@ text and the tool's result are PAYLOAD characters each. The model is scripted in
   default ``durability="async"`` (writes overlap the next step).
 
 Reported per store: ``step`` = the time between consecutive model calls (one whole step:
-orchestration and every write); ``persist`` = the part of it spent in the store's write
-calls (Airlock: ``checkpoint`` and the audit ``append``; LangGraph: ``put`` and
-``put_writes``), median and p95 over every step of TASKS sequential tasks; ``tasks_per_s``
-with one worker (sequential) and with WORKERS threads, each with its own connection. For
-PostgreSQL, ratios Airlock / LangGraph-sync. Setup (servers, schemas, loading the agent) is
-outside the timed regions; one untimed warm-up task per store.
+orchestration and every write); ``persist`` = the time spent in the store's write calls
+during it (Airlock: ``checkpoint`` and the audit ``append``, the latter also alone as
+``audit``; LangGraph: ``put`` and ``put_writes``, which LangGraph may run on its background
+executor, so they can overlap and add up to more than the step), median and p95 over every
+step of TASKS sequential tasks; ``tasks_per_s`` with one worker (sequential) and with
+WORKERS threads, each with its own connection. For PostgreSQL, ratios Airlock /
+LangGraph-sync. The contenders take turns in ROUNDS interleaved rounds, so the machine's
+drifting load hits all alike. Setup (servers, schemas, loading the agent) is outside the
+timed regions; one untimed warm-up task per contender.
 
-    python bench/store_overhead.py [--steps 20] [--tasks 30] [--workers 4] [--payload 512] [--json]
+    python bench/store_overhead.py [--steps 20] [--tasks 30] [--workers 4] [--rounds 3] [--payload 512] [--json]
 """
 
 from __future__ import annotations
@@ -86,8 +89,10 @@ class Timings:
 
     steps: list[float] = field(default_factory=list)  # whole-step durations
     persist: list[float] = field(default_factory=list)  # write time per step
+    audit: list[float] = field(default_factory=list)  # the part of it in audit appends (Airlock)
     _last_call: float | None = None
     _pending_write: float = 0.0
+    _pending_audit: float = 0.0
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def model_called(self) -> None:
@@ -96,30 +101,34 @@ class Timings:
             if self._last_call is not None:  # the first call of a task starts its first step
                 self.steps.append(now - self._last_call)
                 self.persist.append(self._pending_write)
+                self.audit.append(self._pending_audit)
             self._last_call = now
-            self._pending_write = 0.0
+            self._pending_write = self._pending_audit = 0.0
 
     def reset(self) -> None:
         with self._lock:
             self.steps.clear()
             self.persist.clear()
+            self.audit.clear()
 
     def task_ended(self) -> None:
         with self._lock:
             self._last_call = None
-            self._pending_write = 0.0
+            self._pending_write = self._pending_audit = 0.0
 
-    def wrote(self, seconds: float) -> None:
+    def wrote(self, seconds: float, *, audit: bool) -> None:
         with self._lock:
             self._pending_write += seconds
+            if audit:
+                self._pending_audit += seconds
 
-    def wrap(self, fn: Callable[..., Any]) -> Callable[..., Any]:
+    def wrap(self, fn: Callable[..., Any], *, audit: bool = False) -> Callable[..., Any]:
         def timed(*args: Any, **kwargs: Any) -> Any:
             start = time.perf_counter()
             try:
                 return fn(*args, **kwargs)
             finally:
-                self.wrote(time.perf_counter() - start)
+                self.wrote(time.perf_counter() - start, audit=audit)
 
         return timed
 
@@ -195,7 +204,7 @@ class AirlockWorker:
         self.audit = self.store.open_audit()
         if timings is not None:
             self.store.checkpoint = timings.wrap(self.store.checkpoint)  # type: ignore[method-assign]
-            self.audit.append = timings.wrap(self.audit.append)  # type: ignore[method-assign]
+            self.audit.append = timings.wrap(self.audit.append, audit=True)  # type: ignore[method-assign]
 
     def run_task(self) -> None:
         from runtime.loop import Runner
@@ -421,6 +430,8 @@ def summarize(c: Contender, tasks: int, sequential: float, concurrent: float) ->
         "tasks_per_s_1_worker": round(tasks / sequential, 3),
         "tasks_per_s_workers": round(tasks / concurrent, 3),
     }
+    if any(timings.audit):  # Airlock: how much of the write time is the write-ahead audit records
+        figures["persist_audit_median_ms"] = ms(statistics.median(timings.audit))
     if c.note:
         figures["note"] = c.note
     return figures
@@ -538,8 +549,11 @@ def print_table(result: dict[str, Any]) -> None:
         f"{result['steps']}-step tool-calling task, {result['payload_chars']}-char messages, zero model latency; "
         f"{result['tasks']} tasks sequential and on {result['workers']} threads"
     )
-    print(f"{'':28} {'step ms':>15} {'persist ms':>15} {'tasks/s':>9} {'tasks/s':>9}")
-    print(f"{'':28} {'median':>7} {'p95':>7} {'median':>7} {'p95':>7} {'1 worker':>9} {str(result['workers']) + ' thr':>9}")
+    print(f"{'':28} {'step ms':>15} {'persist ms':>15} {'audit ms':>8} {'tasks/s':>9} {'tasks/s':>9}")
+    print(
+        f"{'':28} {'median':>7} {'p95':>7} {'median':>7} {'p95':>7} {'median':>8} {'1 worker':>9}"
+        f" {str(result['workers']) + ' thr':>9}"
+    )
     rows = [(f"airlock {name}", r) for name, r in result["stores"].items()] + [
         (name.replace("_", " "), r) for name, r in result["peers"].items()
     ]
@@ -548,8 +562,9 @@ def print_table(result: dict[str, Any]) -> None:
             print(f"{name:28} skipped: {r['skipped']}")
             continue
         persist = "".join(f" {r[k]:7.2f}" if r[k] is not None else f" {'-':>7}" for k in ("persist_median_ms", "persist_p95_ms"))
+        audit = f" {r['persist_audit_median_ms']:8.2f}" if "persist_audit_median_ms" in r else f" {'-':>8}"
         print(
-            f"{name:28} {r['step_median_ms']:7.2f} {r['step_p95_ms']:7.2f}{persist}"
+            f"{name:28} {r['step_median_ms']:7.2f} {r['step_p95_ms']:7.2f}{persist}{audit}"
             f" {r['tasks_per_s_1_worker']:9.2f} {r['tasks_per_s_workers']:9.2f}"
         )
     ratio = result["ratio_postgresql_airlock_over_langgraph_sync"]
