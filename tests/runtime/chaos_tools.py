@@ -4,8 +4,9 @@
 on the machine: under an exclusive file lock it logs each execution (attempts.log: task,
 pid, key, order, amount), applies the payment once per key (payments.log: key, task, order,
 amount) and logs a retry whose key was already paid with different details (conflicts.log),
-which an API would refuse. It then takes a moment to answer, as a remote API does, so a
-SIGKILL can land between the payment and the runtime recording its result.
+which an API would refuse. It then takes a moment to answer, as a remote API does, with a
+marker in inflight/ (``<pid>.<key>``) while it does: the test SIGKILLs a process while it
+holds one, between the payment and the runtime recording its result.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from pathlib import Path
 from runtime import ToolContext
 
 EFFECTS = Path(os.environ.get("AIRLOCK_TEST_EFFECTS", "."))
-ANSWER_SECONDS = 0.02
+ANSWER_SECONDS = 0.1
 
 
 def pay(order_id: int, amount_cents: int, context: ToolContext) -> dict:
@@ -46,5 +47,9 @@ def pay(order_id: int, amount_cents: int, context: ToolContext) -> dict:
         elif paid[key] != details:
             with open(EFFECTS / "conflicts.log", "a") as fh:
                 fh.write(f"{key} paid {paid[key]!r}, retried with {details!r}\n")
+    inflight = EFFECTS / "inflight" / f"{os.getpid()}.{key}"
+    inflight.parent.mkdir(exist_ok=True)
+    inflight.touch()
     time.sleep(ANSWER_SECONDS)
+    inflight.unlink()
     return {"order_id": order_id, "paid_cents": amount_cents, "payment": key}

@@ -2,8 +2,8 @@
 
 300 tasks (each: a model turn that pays an order through a tool with a real side effect,
 then a final answer) are submitted through the HTTP API while KILLS times a process that
-is visibly mid-run (it has paid orders since it started and holds leases now) is SIGKILLed
-and restarted, in turn. Kills are spread over the run by observed progress (payments
+is visibly mid-run (half the time inside a tool call it has paid but not answered; else
+while it holds leases) is SIGKILLed and restarted, in turn. Kills are spread over the run by observed progress (payments
 made), never by a timer. The run is bounded: a fixed number of kills, and one overall
 deadline that fails the test instead of letting it hang.
 
@@ -16,6 +16,7 @@ record (the precise rule is in `check_audit`); the chain verifies.
 from __future__ import annotations
 
 import importlib.util
+import os
 import re
 import shutil
 import signal
@@ -189,21 +190,36 @@ def test_three_processes_under_repeated_sigkill_lose_and_repeat_nothing(ws, serv
     submitter.start()
 
     # The kills: kill k happens once (k+1)/(KILLS+1) of the orders are paid, to the process in
-    # slot k % 3, and only while it is visibly mid-run: it has paid orders since it started and
-    # holds leases right now (so its death strands work that others must take over).
+    # slot k % 3, while it is visibly mid-run. Even kills wait until it is inside a tool call
+    # (it has paid an order and not answered yet: the ledger holds the intent, not the result),
+    # so that call must be re-executed with its key; odd kills land wherever its work is while
+    # it holds leases (a model call, a checkpoint, an audit append, ...).
+    inflight = ws.effects / "inflight"
+    cut: Counter[str] = Counter()  # idempotency key -> kills that landed inside its execution
+
+    def executing(pid: int) -> list[str]:
+        prefix = f"{pid}."
+        names = os.listdir(inflight) if inflight.exists() else []
+        return [name[len(prefix):] for name in names if name.startswith(prefix)]
+
     for k in range(KILLS):
         slot = k % PROCESSES
         victim = cluster.slots[slot]
         threshold = (k + 1) * TASKS // (KILLS + 1)
+        in_tool = k % 2 == 0
 
         def victim_busy() -> bool:
-            rows = read_rows(attempts_log)
-            mine = sum(1 for r in rows if int(r[1]) == victim.proc.pid)
-            return len(read_rows(payments_log)) >= threshold and mine >= 1 and metric(victim, "airlock_leases_held") > 0
+            if len(read_rows(payments_log)) < threshold:
+                return False
+            if in_tool:
+                return bool(executing(victim.proc.pid))
+            paid_here = any(int(r[1]) == victim.proc.pid for r in read_rows(attempts_log))
+            return paid_here and metric(victim, "airlock_leases_held") > 0
 
         wait_for(victim_busy, victim.proc, victim.log_path, f"kill {k + 1}: slot {slot} busy past {threshold} payments",
                  timeout=deadline.left())
         cluster.kill_and_restart(slot)
+        cut.update(executing(victim.proc.pid))  # its markers froze with it: the calls it died in
 
     submitter.join(timeout=deadline.left())
     assert not submitter.is_alive(), "submissions did not finish"
@@ -231,6 +247,10 @@ def test_three_processes_under_repeated_sigkill_lose_and_repeat_nothing(ws, serv
     attempts = read_rows(attempts_log)
     key_of = {task_id: key for key, task_id, *_ in payments}
     assert all(key_of[task_id] == key for key, _, task_id, *_ in attempts)
+    # The calls a kill cut short after paying were executed again, with the same key, and paid nothing twice.
+    executions = Counter(key for key, *_ in attempts)
+    assert cut, "no kill landed inside a tool call"
+    assert all(executions[key] >= n + 1 for key, n in cut.items()), (cut, executions)
 
     for service in cluster.slots:
         assert service.stop() == 0, service.log()
@@ -242,7 +262,8 @@ def test_three_processes_under_repeated_sigkill_lose_and_repeat_nothing(ws, serv
     assert verified.json["records"] == len(records)
     # The kills did strand work: some tasks ran in more than one lease (a takeover).
     assert summary["taken_over"] >= 1, summary
-    print(f"chaos on {backend.name}: {KILLS} kills, {len(failed_requests)} submissions retried, {summary}")
+    print(f"chaos on {backend.name}: {KILLS} kills ({sum(cut.values())} inside a tool call),"
+          f" {len(failed_requests)} submissions retried, {summary}")
 
 
 def check_audit(
