@@ -493,7 +493,11 @@ def moto_process(work: Path) -> Iterator[str]:
         yield url
     finally:
         proc.terminate()
-        proc.wait(timeout=30)
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:  # a busy werkzeug server may sit on SIGTERM
+            proc.kill()
+            proc.wait()
         log.close()
 
 
