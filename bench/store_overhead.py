@@ -399,22 +399,40 @@ def batches(tasks: int, rounds: int) -> list[int]:
 
 
 def measure(contenders: list[Contender], args: argparse.Namespace) -> dict[str, dict[str, Any]]:
-    """Interleaved rounds, so drifting machine load hits every contender alike."""
+    """Interleaved rounds, so drifting machine load hits every contender alike. A contender whose
+    task fails is reported with its error (and dropped from later rounds), never silently."""
+    failed: dict[str, str] = {}
+
+    def attempt(c: Contender, work: Callable[[], float]) -> float:
+        if c.name in failed:
+            return 0.0
+        try:
+            return work()
+        except Exception as exc:
+            failed[c.name] = f"{type(exc).__name__}: {exc}"
+            return 0.0
+
+    def sequential_batch(c: Contender, batch: int) -> float:
+        start = time.perf_counter()
+        for _ in range(batch):
+            c.run_sequential()
+        return time.perf_counter() - start
+
     for c in contenders:  # untimed warm-up: imports, first statements, schema caches
-        c.run_sequential()
+        attempt(c, lambda: sequential_batch(c, 1))
         c.timings.reset()
     sequential = {c.name: 0.0 for c in contenders}
     concurrent = {c.name: 0.0 for c in contenders}
     for batch in batches(args.tasks, args.rounds):
         for c in contenders:
-            start = time.perf_counter()
-            for _ in range(batch):
-                c.run_sequential()
-            sequential[c.name] += time.perf_counter() - start
+            sequential[c.name] += attempt(c, lambda: sequential_batch(c, batch))
     for batch in batches(args.tasks, args.rounds):
         for c in contenders:
-            concurrent[c.name] += run_threads(c.make_worker, args.workers, batch)
-    return {c.name: summarize(c, args.tasks, sequential[c.name], concurrent[c.name]) for c in contenders}
+            concurrent[c.name] += attempt(c, lambda: run_threads(c.make_worker, args.workers, batch))
+    return {
+        c.name: {"failed": failed[c.name]} if c.name in failed else summarize(c, args.tasks, sequential[c.name], concurrent[c.name])
+        for c in contenders
+    }
 
 
 def summarize(c: Contender, tasks: int, sequential: float, concurrent: float) -> dict[str, Any]:
@@ -529,6 +547,12 @@ def run_all(args: argparse.Namespace, work: Path) -> dict[str, Any]:
         stores["aws_moto"] = {"skipped": "runtime.store_aws is not in this tree"}
     peers = {name: f for name, f in figures.items() if name.startswith("langgraph")}
     a, lg = stores["postgresql"], peers["langgraph_postgres_sync"]
+    ratio = None if "failed" in a or "failed" in lg else {
+        "step_median": round(a["step_median_ms"] / lg["step_median_ms"], 3),
+        "persist_median": round(a["persist_median_ms"] / lg["persist_median_ms"], 3),
+        "tasks_per_s_1_worker": round(a["tasks_per_s_1_worker"] / lg["tasks_per_s_1_worker"], 3),
+        "tasks_per_s_workers": round(a["tasks_per_s_workers"] / lg["tasks_per_s_workers"], 3),
+    }
     return {
         "steps": args.steps,
         "tasks": args.tasks,
@@ -537,12 +561,7 @@ def run_all(args: argparse.Namespace, work: Path) -> dict[str, Any]:
         "payload_chars": args.payload,
         "stores": stores,
         "peers": peers,
-        "ratio_postgresql_airlock_over_langgraph_sync": {
-            "step_median": round(a["step_median_ms"] / lg["step_median_ms"], 3),
-            "persist_median": round(a["persist_median_ms"] / lg["persist_median_ms"], 3),
-            "tasks_per_s_1_worker": round(a["tasks_per_s_1_worker"] / lg["tasks_per_s_1_worker"], 3),
-            "tasks_per_s_workers": round(a["tasks_per_s_workers"] / lg["tasks_per_s_workers"], 3),
-        },
+        "ratio_postgresql_airlock_over_langgraph_sync": ratio,
         "cpus": os.cpu_count(),
         "loadavg": [round(x, 2) for x in os.getloadavg()],
     }
@@ -562,8 +581,8 @@ def print_table(result: dict[str, Any]) -> None:
         (name.replace("_", " "), r) for name, r in result["peers"].items()
     ]
     for name, r in rows:
-        if "skipped" in r:
-            print(f"{name:28} skipped: {r['skipped']}")
+        if "skipped" in r or "failed" in r:
+            print(f"{name:28} {'skipped' if 'skipped' in r else 'FAILED'}: {r.get('skipped') or r['failed']}")
             continue
         persist = "".join(f" {r[k]:7.2f}" if r[k] is not None else f" {'-':>7}" for k in ("persist_median_ms", "persist_p95_ms"))
         audit = f" {r['persist_audit_median_ms']:8.2f}" if "persist_audit_median_ms" in r else f" {'-':>8}"
@@ -572,10 +591,11 @@ def print_table(result: dict[str, Any]) -> None:
             f" {r['tasks_per_s_1_worker']:9.2f} {r['tasks_per_s_workers']:9.2f}"
         )
     ratio = result["ratio_postgresql_airlock_over_langgraph_sync"]
-    print(
-        "PostgreSQL, Airlock / LangGraph PostgresSaver (sync): "
-        + ", ".join(f"{k} {v:.2f}x" for k, v in ratio.items())
-    )
+    if ratio is not None:
+        print(
+            "PostgreSQL, Airlock / LangGraph PostgresSaver (sync): "
+            + ", ".join(f"{k} {v:.2f}x" for k, v in ratio.items())
+        )
     if "note" in result["stores"].get("aws_moto", {}):
         print("aws_moto: moto's emulator, not AWS; the figures are the code path's overhead only")
     print(f"(load average {result['loadavg']}, {result['cpus']} CPUs)")
@@ -602,7 +622,8 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps(result))
     else:
         print_table(result)
-    return 0
+    contenders = {**result["stores"], **result["peers"]}
+    return 1 if any("failed" in r for r in contenders.values()) else 0  # figures printed, failure not hidden
 
 
 if __name__ == "__main__":

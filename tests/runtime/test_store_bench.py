@@ -18,7 +18,7 @@ def test_store_bench_reports_each_backend_and_postgressaver_with_a_tiny_task():
         [sys.executable, str(BENCH), "--steps", str(steps), "--tasks", str(tasks), "--workers", "2", "--payload", "32", "--json"],
         capture_output=True, text=True, timeout=300,
     )
-    assert proc.returncode == 0, proc.stderr
+    assert proc.returncode == 0, proc.stderr + proc.stdout[-3000:]  # a failed contender is named in the report
     result = json.loads(proc.stdout.splitlines()[-1])
     assert (result["steps"], result["tasks"], result["workers"], result["payload_chars"]) == (steps, tasks, 2, 32)
 
