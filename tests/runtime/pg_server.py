@@ -68,7 +68,9 @@ def _fail(what: str) -> None:
     raise RuntimeError(f"the PostgreSQL test server cannot start: {what} (`.ci/run` installs Debian's postgresql)")
 
 
-def start() -> PgServer:
+def start(*, durable: bool = False) -> PgServer:
+    """``durable``: fsync on, as in production (bench/store_overhead.py); the tests run with it
+    off, since they never pull the power and it saves the 2-core CI machine's disk."""
     for tool in ("initdb", "pg_ctl", "postgres"):
         if not (PG_BIN / tool).is_file():
             _fail(f"{PG_BIN / tool} is missing")
@@ -99,7 +101,7 @@ def start() -> PgServer:
         _fail(f"initdb exited {init.returncode}: {init.stderr.strip()[-800:]}")
     pwfile.unlink()
     port = _free_port()
-    options = f"-c listen_addresses=127.0.0.1 -c port={port} -c unix_socket_directories={root} -c fsync=off -c max_connections=100"
+    options = f"-c listen_addresses=127.0.0.1 -c port={port} -c unix_socket_directories={root} -c fsync={'on' if durable else 'off'} -c max_connections=100"
     started = subprocess.run(
         [*run_as, str(PG_BIN / "pg_ctl"), "-D", str(root / "data"), "-l", str(root / "server.log"), "-o", options,
          "-w", "-t", "120", "start"],
