@@ -42,6 +42,7 @@ from __future__ import annotations
 
 import json
 import re
+import threading
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
@@ -127,6 +128,10 @@ class S3AuditLog:
         self._s3, self._dynamodb = s3, dynamodb
         self.bucket, self.table = bucket, table
         self._seen: tuple[int, str] | None = None  # the head as this process last knew it (maybe stale)
+        # One append at a time per log: worker threads share it, and an append reads and moves
+        # _seen between its put and its head update. Other processes are ordered by the head
+        # item's conditional write.
+        self._lock = threading.Lock()
         self.head: tuple[int, str] | None = None  # last record this process wrote
 
     @property
@@ -141,7 +146,8 @@ class S3AuditLog:
     ) -> tuple[int, str]:
         """Store one record; returns (seq, hash) only once the record is durable in the bucket."""
         try:
-            return self._append(kind, data, task_id=task_id, agent_version=agent_version)
+            with self._lock:
+                return self._append(kind, data, task_id=task_id, agent_version=agent_version)
         except (ClientError, BotoCoreError) as exc:
             raise StateUnusable(f"cannot write the audit log ({self.where}, head in table {self.table}): {_reason(exc)}") from None
 
@@ -149,7 +155,8 @@ class S3AuditLog:
         if self._seen is None:
             self._refresh()
         for _ in range(MAX_APPEND_ROUNDS):
-            seq, prev = self._seen or (0, GENESIS)
+            seen = self._seen
+            seq, prev = seen or (0, GENESIS)
             record = chained_record(seq, prev, kind, data, task_id=task_id, agent_version=agent_version)
             body = (canonical_json(record) + "\n").encode("utf-8")
             mine = (int(record["seq"]), str(record["hash"]))
@@ -158,7 +165,9 @@ class S3AuditLog:
             # timeout after S3 had stored it); the record is ours, stored once.
             if existing is None or existing == body:
                 # False: another writer moved the head, which it could only do past our record.
-                advance_head(self._dynamodb, self.table, self._seen, mine)
+                # From the head this record was chained to, never from a later one: a head
+                # moved past our record by another writer must not be moved back to it.
+                advance_head(self._dynamodb, self.table, seen, mine)
                 self._seen = self.head = mine
                 return mine
             self._catch_up()

@@ -107,6 +107,22 @@ def test_two_writer_processes_extend_one_chain(aws, aws_emulator):
     assert len(versions) == 2 * count
 
 
+def test_worker_threads_sharing_one_log_extend_one_chain(aws):
+    """serve's workers are threads of one process sharing the store's log: their appends must
+    neither refuse each other nor move the head item back (found by bench/store_overhead.py)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    log, threads, count = open_log(aws), 4, 15
+    with ThreadPoolExecutor(threads) as pool:
+        done = list(pool.map(lambda name: append_some(log, count, writer=name), [f"w{i}" for i in range(threads)]))
+    records = audit_records(aws)
+    assert sorted(seq for heads in done for seq, _ in heads) == list(range(1, threads * count + 1))
+    assert [r["seq"] for r in records] == list(range(1, threads * count + 1))
+    assert read_head(aws.client("dynamodb"), aws.table) == (threads * count, records[-1]["hash"])
+    result = verify_bucket(aws)
+    assert result.ok and result.records == threads * count, result.message
+
+
 def test_an_object_past_the_head_that_does_not_follow_it_stops_appends(aws):
     append_some(open_log(aws), 2)
     aws.client("s3").put_object(Bucket=aws.audit_bucket, Key=record_key(3), Body=b'{"not": "a record"}\n')
