@@ -16,7 +16,6 @@ record (the precise rule is in `check_audit`); the chain verifies.
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import re
 import shutil
