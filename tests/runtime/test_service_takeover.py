@@ -18,8 +18,8 @@ import pytest
 from runtime_testkit import Call, calls, final, run_cli, tool
 from service_kit import make_token, start_service, wait_for
 
-TASKS = {"sqlite": 200, "postgresql": 120, "aws": 60}
-MODEL_SECONDS = {"sqlite": 0.05, "postgresql": 0.15, "aws": 0.15}
+TASKS = {"sqlite": 200, "postgresql": 120}
+MODEL_SECONDS = {"sqlite": 0.05, "postgresql": 0.15}
 
 
 @pytest.fixture
@@ -32,6 +32,9 @@ def services():
             service.proc.wait()
 
 
+# Not on aws: there tests/runtime/test_store_chaos.py kills and restarts serve processes
+# mid-run and checks takeovers (this test on moto took ~160 s of CI time for the same path).
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"], indirect=True)
 def test_sigkilled_process_tasks_are_taken_over_exactly_once(ws, serve, services, backend):
     total = TASKS[backend.name]
     def effect_turn(body):
