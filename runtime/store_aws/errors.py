@@ -15,6 +15,17 @@ def is_condition_failed(exc: BaseException) -> bool:
     return code_of(exc) == "ConditionalCheckFailedException"
 
 
+def was_retried(exc: BaseException) -> bool:
+    """Whether botocore sent the request more than once before this answer.
+
+    A retry may follow an attempt that the service carried out but whose answer was lost
+    (a timeout, a 5xx from a proxy): the retry then meets its own first attempt.
+    """
+    if not isinstance(exc, ClientError):
+        return False
+    return int(exc.response.get("ResponseMetadata", {}).get("RetryAttempts", 0) or 0) > 0
+
+
 def cancellation_reasons(exc: BaseException) -> list[str]:
     """Per-item codes of a cancelled TransactWriteItems ("None" for items that were fine)."""
     if code_of(exc) != "TransactionCanceledException":

@@ -11,6 +11,9 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from botocore.exceptions import ClientError
+
+from runtime.store_aws.errors import cancellation_reasons, is_condition_failed, was_retried
 from runtime.store_aws.items import from_item, key, to_item, to_values
 
 _NAME = re.compile(r"#([A-Za-z_][A-Za-z0-9_]*)")
@@ -118,15 +121,60 @@ class Table:
             request["ExclusiveStartKey"] = start
 
     def update(self, change: Change, *, returning: str = "NONE") -> dict[str, Any]:
-        answer = self.client.update_item(**change.request(self.name), ReturnValues=returning)
+        """UpdateItem. A conditional update refused only on botocore's retry, with the item
+        already holding what it writes, was done by the first attempt: success (returning
+        nothing, as the first attempt's answer is gone)."""
+        try:
+            answer = self.client.update_item(**change.request(self.name), ReturnValues=returning)
+        except ClientError as exc:
+            if is_condition_failed(exc) and was_retried(exc) and self.holds(change):
+                return {}
+            raise
         return from_item(answer.get("Attributes") or {})
 
     def put(self, new: New) -> None:
-        self.client.put_item(**new.request(self.name))
+        """PutItem; a retry that meets its own first attempt is success (see :meth:`update`)."""
+        try:
+            self.client.put_item(**new.request(self.name))
+        except ClientError as exc:
+            if is_condition_failed(exc) and was_retried(exc) and self.holds(new):
+                return
+            raise
 
     def transact(self, writes: Sequence[Change | New]) -> None:
-        """All of ``writes`` or none (TransactWriteItems: at most 100 items, 4 MB)."""
+        """All of ``writes`` or none (TransactWriteItems: at most 100 items, 4 MB).
+
+        botocore gives the call a ClientRequestToken, so DynamoDB itself answers a retry of a
+        transaction it already did (for ten minutes); a server that does not (moto), or a retry
+        after that, meets its own conditions: if every item holds what the transaction wrote,
+        the first attempt did it.
+        """
         items = [
             {"Update": w.request(self.name)} if isinstance(w, Change) else {"Put": w.request(self.name)} for w in writes
         ]
-        self.client.transact_write_items(TransactItems=items)
+        try:
+            self.client.transact_write_items(TransactItems=items)
+        except ClientError as exc:
+            if cancellation_reasons(exc) and was_retried(exc) and all(self.holds(w) for w in writes):
+                return
+            raise
+
+    def holds(self, write: Change | New) -> bool:
+        """Whether the item already holds everything ``write`` puts or sets and none of what it removes.
+
+        That tells a retried write that met its own first attempt from a real conflict: the
+        values written include the writer's own timestamps, tokens and owner ids, so another
+        writer leaves the item different. (An ``add`` is not compared: it is applied with the
+        ``set`` of the same update or not at all.)
+        """
+        current = self.get(write.pk, write.sk)
+        if current is None:
+            return False
+        if isinstance(write, New):
+            return current == from_item(to_item({"pk": write.pk, "sk": write.sk, **write.values}))
+        if not write.set and not write.remove:
+            return False  # nothing that could tell whose write it was
+        wanted = from_item(to_item(write.set))
+        return all(current.get(name) == value for name, value in wanted.items()) and not any(
+            name in current for name in write.remove
+        )

@@ -154,3 +154,59 @@ def test_the_queue_survives_throttled_sqs(ws, aws, aws_emulator, aws_env):
     finally:
         store.close()
     assert [c for c in proxy.calls if c.injected and c.service == "sqs"]
+
+
+# DynamoDB did the write but its answer never arrived (a timeout, a 5xx from a load balancer):
+# botocore sends it again and the retry meets its own first attempt, a condition that now
+# fails. The store must tell that from a real conflict on every kind of conditional write.
+LOST_ANSWERS = ("TransactWriteItems", "UpdateItem", "PutItem")
+
+
+def lose_answers(proxy, fraction: float) -> list[Fault]:  # type: ignore[no-untyped-def]
+    return [proxy.inject(Fault("dynamodb", op, 500, fraction=fraction, seed=10 + i, after_forward=True))
+            for i, op in enumerate(LOST_ANSWERS)]
+
+
+def test_a_run_whose_write_answers_are_lost_still_succeeds_once(ws, aws, aws_emulator, serve):
+    faults = lose_answers(aws_emulator.proxy, 0.5)
+    model = serve("openai", [
+        calls(Call("lookup_order", {"order_id": 7})),
+        calls(Call("issue_refund", {"order_id": 7, "amount": 20.0})),
+        final("Refund handled."),
+    ])
+    spec = ws.spec(model, tools=[tool("lookup_order"), tool("issue_refund")])
+    out = cli(ws, aws, "run", "--agent", str(spec), "--task", "Refund order 7", "--json")
+    assert out.rc == 0, out.stderr
+    assert out.json["status"] == "succeeded" and out.json["output"] == "Refund handled."
+    assert len(ws.effects_done()) == 1 and model.count == 3
+    assert faults[0].injected > 0 and faults[1].injected > 0, [(f.operation, f.injected) for f in faults]
+    verified = cli(ws, aws, "audit", "verify", "--json")
+    assert verified.rc == 0 and verified.json["ok"] is True
+
+
+def test_the_queue_keeps_its_leases_when_write_answers_are_lost(ws, aws, aws_emulator, aws_env):
+    """Every write's answer lost once: the claim is still this worker's, the renewal and the
+    release still report success, events keep their order, and a real conflict is still refused."""
+    proxy = aws_emulator.proxy
+    store = open_store("aws:")
+    store.receive_wait_seconds = 0  # type: ignore[attr-defined]
+    try:
+        store.submit_task(submission("tsk_lost"))
+        faults = [proxy.inject(Fault("dynamodb", op, 500, times=1, after_forward=True)) for op in ("UpdateItem", "PutItem")]
+        claim = None
+        for _ in range(10):
+            claim = claim or store.claim_next("w1", "v1", 30)
+        assert claim is not None and claim.task_id == "tsk_lost"
+        assert store.lease_of("tsk_lost")[0] == "w1"  # type: ignore[index]
+        for n in range(2):
+            store.append_event("tsk_lost", "step", {"n": n})
+        events = store.events_after("tsk_lost", 0)
+        assert [e.data for e in events] == [{"n": 0}, {"n": 1}]
+        assert [f.injected for f in faults] == [1, 1]
+        proxy.inject(Fault("dynamodb", "UpdateItem", 500, times=2, after_forward=True))
+        assert store.renew_leases("w1", ["tsk_lost"], 30) == {"tsk_lost"}
+        assert store.renew_leases("w2", ["tsk_lost"], 30) == set()  # not w2's: still refused
+        assert store.release_lease("tsk_lost", "w1", done=True) and store.lease_of("tsk_lost") is None
+        assert store.release_lease("tsk_lost", "w1", done=True) is False  # already released: a real refusal
+    finally:
+        store.close()
