@@ -104,6 +104,8 @@ class ServiceContext:
             return self.agent_error or "the agent is not loaded"
         try:
             self.store().queue_depth()
+        except BadInput as exc:  # the operator's to fix: the message says what
+            return f"store unusable: {exc}"
         except Exception as exc:
             return f"store unreachable: {type(exc).__name__}: {exc}"
         return None

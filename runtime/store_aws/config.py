@@ -4,7 +4,8 @@ The orchestrator's pod gets these variables from the stack (components/aws); a m
 malformed one is refused before anything starts, naming the variable. Clients are created
 the ordinary way, so botocore's own endpoint settings (``AWS_ENDPOINT_URL``, per-service
 ``AWS_ENDPOINT_URL_SQS`` ...) and credential chain (pod identity) apply; retries are set
-explicitly so throttling and 5xx answers are retried with backoff, not surfaced.
+explicitly so throttling and 5xx answers are retried with backoff, not surfaced, and each
+client is wrapped so an answer only the operator can fix names what to fix (explain.py).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from typing import Any
 
 from runtime import contract
 from runtime.errors import BadInput
+from runtime.store_aws.explain import ExplainingClient
 
 RETRY_MODE = "adaptive"
 """botocore's 'standard' retries (throttling, 5xx, transient errors, with jittered backoff)
@@ -84,8 +86,6 @@ def make_clients(settings: AwsSettings) -> AwsClients:
         read_timeout=READ_TIMEOUT_SECONDS,
     )
     session = boto3.session.Session(region_name=settings.region)
-    return AwsClients(
-        sqs=session.client("sqs", config=config),
-        dynamodb=session.client("dynamodb", config=config),
-        s3=session.client("s3", config=config),
-    )
+    return AwsClients(*(
+        ExplainingClient(session.client(service, config=config), service, settings) for service in ("sqs", "dynamodb", "s3")
+    ))

@@ -156,7 +156,8 @@ class Fault:
 
     ``times``: the next N matching calls (then the rule is spent); ``fraction``: that share of
     matching calls, drawn from a seeded generator so a run is repeatable.
-    ``error``: "throttle" (the service's own throttling error) or an HTTP status (500, 503).
+    ``error``: "throttle" (the service's own throttling error), "denied" (what IAM answers a
+    call the role's policy does not allow) or an HTTP status (500, 503).
     ``resource``: only calls on this queue/table/bucket name (default: any).
     ``after_forward``: let the call reach moto first and only then answer with the error: the
     service did the work but the caller never heard (a lost response), so its retry repeats it.
@@ -192,20 +193,36 @@ class Fault:
         return True
 
 
-def fault_response(service: str, error: str | int) -> tuple[int, dict[str, str], bytes]:
+DENIED_ROLE = "arn:aws:sts::123456789012:assumed-role/airlock-orchestrator/botocore-session"
+
+
+def _denied_message(service: str, operation: str) -> str:
+    return (f"User: {DENIED_ROLE} is not authorized to perform: {service}:{operation} "
+            f"because no identity-based policy allows the {service}:{operation} action")
+
+
+def fault_response(service: str, error: str | int, operation: str = "") -> tuple[int, dict[str, str], bytes]:
     """The status, headers and body AWS itself sends for this error (what botocore parses)."""
     request_id = str(uuid.uuid4())
     if service == "s3":
         code, status = {
             "throttle": ("SlowDown", 503),
+            "denied": ("AccessDenied", 403),
             500: ("InternalError", 500),
             503: ("ServiceUnavailable", 503),
         }[error]
+        message = _denied_message(service, operation) if error == "denied" else "injected by the test proxy"
         body = (
             f'<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>{code}</Code>'
-            f"<Message>injected by the test proxy</Message><RequestId>{request_id}</RequestId></Error>"
+            f"<Message>{message}</Message><RequestId>{request_id}</RequestId></Error>"
         ).encode()
         return status, {"Content-Type": "application/xml", "x-amz-request-id": request_id}, body
+    if error == "denied":
+        code = "com.amazonaws.dynamodb.v20120810#AccessDeniedException" if service == "dynamodb" else "com.amazonaws.sqs#AccessDenied"
+        headers = {"Content-Type": "application/x-amz-json-1.0", "x-amzn-RequestId": request_id}
+        if service == "sqs":
+            headers["x-amzn-query-error"] = "AccessDenied;Sender"
+        return 400, headers, json.dumps({"__type": code, "message": _denied_message(service, operation)}).encode()
     if error == "throttle":
         code = (
             "com.amazonaws.dynamodb.v20120810#ProvisionedThroughputExceededException"
@@ -334,7 +351,7 @@ class FaultProxy:
         if fault is None or fault.after_forward:
             status, headers, payload = self._forward(handler, body)
         if fault is not None:
-            status, headers, payload = fault_response(service, fault.error)
+            status, headers, payload = fault_response(service, fault.error, operation)
         with self._lock:
             call = AwsCall(service, operation, targets, status, fault is not None)
             self.calls.append(call)

@@ -6,6 +6,7 @@ import json
 import os
 import sys
 from collections.abc import Iterator
+from typing import Any
 from pathlib import Path
 
 import pytest
@@ -107,3 +108,14 @@ def backend(request, ws):  # type: ignore[no-untyped-def]
     aws = request.getfixturevalue("aws") if request.param == "aws" else None
     proxy = request.getfixturevalue("aws_emulator").proxy if request.param == "aws" else None
     return make_backend(request.param, ws, pg, aws, proxy)
+
+
+@pytest.fixture
+def services():  # type: ignore[no-untyped-def]
+    """`serve` processes a test started (service_kit.start_service); any still running is killed at the end."""
+    started: list[Any] = []
+    yield started
+    for service in started:
+        if service.proc.poll() is None:
+            service.proc.kill()
+            service.proc.wait()

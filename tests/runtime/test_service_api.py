@@ -12,16 +12,6 @@ from service_kit import make_token, sse_events, start_service, wait_status
 
 
 @pytest.fixture
-def services():
-    started = []
-    yield started
-    for service in started:
-        if service.proc.poll() is None:
-            service.proc.kill()
-            service.proc.wait()
-
-
-@pytest.fixture
 def tokens(ws):
     path = ws.root / "tokens"
     return path, {

@@ -22,16 +22,6 @@ TASKS = {"sqlite": 200, "postgresql": 120}
 MODEL_SECONDS = {"sqlite": 0.05, "postgresql": 0.15}
 
 
-@pytest.fixture
-def services():
-    started = []
-    yield started
-    for service in started:
-        if service.proc.poll() is None:
-            service.proc.kill()
-            service.proc.wait()
-
-
 # Not on aws: there tests/runtime/test_store_chaos.py kills and restarts serve processes
 # mid-run and checks takeovers (this test on moto took ~160 s of CI time for the same path).
 @pytest.mark.parametrize("backend", ["sqlite", "postgresql"], indirect=True)

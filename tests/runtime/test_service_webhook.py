@@ -21,16 +21,6 @@ def hook():
     server.close()
 
 
-@pytest.fixture
-def services():
-    started = []
-    yield started
-    for service in started:
-        if service.proc.poll() is None:
-            service.proc.kill()
-            service.proc.wait()
-
-
 def ask_script():
     return [calls(Call("issue_refund", {"order_id": 7, "amount": 20.0}), text="Damaged."), final("done")]
 

@@ -14,16 +14,6 @@ from service_kit import make_token, start_service, wait_for, wait_status
 from runtime import contract
 
 
-@pytest.fixture
-def services():
-    started = []
-    yield started
-    for service in started:
-        if service.proc.poll() is None:
-            service.proc.kill()
-            service.proc.wait()
-
-
 def refund_script():
     return [
         calls(Call("lookup_order", {"order_id": 7})),

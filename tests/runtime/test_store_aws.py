@@ -210,3 +210,72 @@ def test_the_queue_keeps_its_leases_when_write_answers_are_lost(ws, aws, aws_emu
         assert store.release_lease("tsk_lost", "w1", done=True) is False  # already released: a real refusal
     finally:
         store.close()
+
+
+# ----------------------------------------------------------------------------- what the operator must fix
+# A resource that is not there, a call the role does not allow, credentials that are missing:
+# retrying cannot help, so the answer is one message naming the variable, the resource and
+# the fix (runtime/store_aws/explain.py): exit 2 on the CLI, the reason on /readyz.
+
+
+@pytest.mark.parametrize(
+    ("command", "variable", "named"),
+    [
+        (("status", "tsk_x"), "AIRLOCK_CHECKPOINT_TABLE", "DynamoDB table 'airlock-missing'"),
+        (("audit", "verify"), "AIRLOCK_AUDIT_BUCKET", "S3 bucket 'airlock-missing'"),
+    ],
+)
+def test_a_resource_that_does_not_exist_is_named_with_its_variable(ws, aws, command, variable, named):
+    res = cli(ws, aws, *command, "--json", extra={variable: "airlock-missing"})
+    assert res.rc == 2, res.stderr
+    assert f"{variable}: {named} does not exist in us-east-1" in res.stderr
+    assert "internal error" not in res.stderr and "Traceback" not in res.stderr
+
+
+def test_a_call_the_role_does_not_allow_names_the_action_and_the_table(ws, aws, aws_emulator, serve):
+    aws_emulator.proxy.inject(Fault("dynamodb", "TransactWriteItems", "denied", times=1))
+    spec = ws.spec(serve("openai", [final("Done.")]), tools=[tool("lookup_order")])
+    res = cli(ws, aws, "run", "--agent", str(spec), "--task", "Refund order 7", "--json")
+    assert res.rc == 2, res.stderr
+    assert (f"AIRLOCK_CHECKPOINT_TABLE: DynamoDB table '{aws.table}': dynamodb:TransactWriteItems was denied "
+            "(User: arn:aws:sts::123456789012:assumed-role/airlock-orchestrator/") in res.stderr
+    assert "IAM role must allow it" in res.stderr and "internal error" not in res.stderr
+
+
+def test_a_missing_queue_or_missing_credentials_are_named(ws, aws, aws_env, monkeypatch):
+    from runtime.errors import StateUnusable
+
+    missing_queue = aws.queue_url.rsplit("/", 1)[0] + "/airlock-missing"
+    monkeypatch.setenv("AIRLOCK_QUEUE_URL", missing_queue)
+    store = open_store("aws:")
+    try:
+        with pytest.raises(StateUnusable, match=f"AIRLOCK_QUEUE_URL: SQS queue '{missing_queue}' does not exist"):
+            store.queue_depth()
+    finally:
+        store.close()
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(ws.root / "none"))
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(ws.root / "none"))
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    store = open_store("aws:")
+    try:
+        with pytest.raises(StateUnusable, match="AWS credentials: none found for dynamodb; on EKS the orchestrator's service account"):
+            store.get_task("tsk_x")
+    finally:
+        store.close()
+
+
+def test_serve_reports_a_missing_table_as_its_reason_not_ready(ws, aws, serve, services):
+    from service_kit import start_service, wait_for
+
+    import httpx
+
+    spec = ws.spec(serve("openai", [final("Done.")]), tools=[tool("lookup_order")])
+    service = start_service(ws.state, spec, tokens_file=None, extra=("--insecure-local",), wait_ready=False,
+                            env={**aws.env, "AIRLOCK_STORE": "aws:", "AIRLOCK_QUEUE_URL": aws.queue_url.rsplit("/", 1)[0] + "/gone"})
+    services.append(service)
+    wait_for(lambda: "gone" in httpx.get(service.url + "/readyz").text, service.proc, service.log_path, "the reason")
+    ready = httpx.get(service.url + "/readyz")
+    assert ready.status_code == 503
+    assert ready.json()["reason"].startswith("store unusable: AIRLOCK_QUEUE_URL: SQS queue '")
