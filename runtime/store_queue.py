@@ -194,7 +194,10 @@ class QueueStoreMixin:
             row = cur.execute(
                 "SELECT q.task_id, q.lease_owner FROM queue q JOIN tasks t ON t.id = q.task_id"
                 " WHERE q.agent_version=? AND (q.lease_owner IS NULL OR q.lease_expires_at < ?)"
-                " AND t.status IN ('queued', 'running') ORDER BY q.enqueued_at LIMIT 1",
+                " AND t.status IN ('queued', 'running')"
+                # Read in the same transaction as the claim: no task starts once the switch is on.
+                " AND NOT EXISTS (SELECT 1 FROM controls WHERE name='kill_all')"
+                " ORDER BY q.enqueued_at LIMIT 1",
                 (agent_version, now),
             ).fetchone()
             if row is None:

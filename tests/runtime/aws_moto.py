@@ -18,6 +18,7 @@ from __future__ import annotations
 import http.client
 import json
 import random
+import sys
 import threading
 import uuid
 from collections.abc import Iterable
@@ -268,7 +269,13 @@ class FaultProxy:
 
             do_PUT = do_POST = do_DELETE = do_HEAD = do_PATCH = do_GET
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        class Server(ThreadingHTTPServer):
+            def handle_error(self, request: Any, client_address: Any) -> None:
+                if isinstance(sys.exc_info()[1], ConnectionError):
+                    return  # the caller went away (a SIGKILLed serve): nothing to answer
+                super().handle_error(request, client_address)
+
+        self._server = Server(("127.0.0.1", 0), Handler)
         self._server.daemon_threads = True
         self._thread = threading.Thread(target=self._server.serve_forever, name="aws-fault-proxy", daemon=True)
         self._thread.start()

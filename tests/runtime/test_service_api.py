@@ -58,7 +58,8 @@ def test_a_task_runs_through_the_api_with_events_and_metrics(ws, serve, services
         created = client.post("/v1/tasks", json={"task": "Refund order 7", "metadata": {"ticket": "T-1"}})
         assert created.status_code == 201, created.text
         body = created.json()
-        assert set(body) == {"task_id", "status", "agent_version"} and body["status"] == "queued"
+        # The status as of the answer: an idle worker may have taken the task already.
+        assert set(body) == {"task_id", "status", "agent_version"} and body["status"] in {"queued", "running", "succeeded"}
         done = wait_status(client, body["task_id"], {"succeeded", "failed"})
         assert done["status"] == "succeeded" and done["output"] == "Refund handled."
         assert done["usage"]["model_calls"] == 3 and done["metadata"] == {"ticket": "T-1"}

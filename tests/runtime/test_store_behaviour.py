@@ -230,3 +230,30 @@ def test_operator_actions_are_not_kept_without_their_audit_record(backend, serve
     assert backend.task_statuses() == ["waiting_approval"]
     if backend.name != "sqlite":
         assert len(backend.audit_records()) == records
+
+
+def test_no_task_is_claimed_while_the_kill_switch_is_engaged(backend, monkeypatch):
+    """The switch is read with the claim (one transaction; on aws after the message arrives),
+    so a task submitted after the switch went on never starts until it is off again."""
+    import time
+
+    from runtime.store_api import Submission, open_store
+
+    for name, value in backend.env.items():
+        monkeypatch.setenv(name, value)
+    store = open_store(backend.url or f"sqlite://{backend.ws.state.absolute()}")
+    store.receive_wait_seconds = 0  # type: ignore[attr-defined]  # (aws: no long poll)
+    try:
+        store.engage_global_kill({"by": "test", "reason": "incident"})
+        store.submit_task(Submission(task_id="tsk_held", agent_name="refunds", agent_version="v1", spec_text="{}",
+                                     spec_path=None, spec_dir="/", task_text="x", request_sha256="0" * 64,
+                                     submitted_by="test"))
+        assert [store.claim_next("w1", "v1", 30) for _ in range(3)] == [None] * 3
+        assert store.get_task("tsk_held").status == "queued"  # type: ignore[union-attr]
+        assert store.clear_global_kill()
+        claim, deadline = None, time.monotonic() + 60  # aws: the refused message is back within a second or so
+        while claim is None and time.monotonic() < deadline:
+            claim = store.claim_next("w1", "v1", 30)
+        assert claim is not None and claim.task_id == "tsk_held"
+    finally:
+        store.close()
