@@ -168,13 +168,39 @@ def _kill_group(pid: int) -> None:
         pass
 
 
+KILL_WAIT_SECONDS = 5.0
+"""How long to wait for killed processes to be gone (SIGKILL is delivered at once, but a
+process is still listed until the kernel has torn it down)."""
+
+
 def _kill_uid(uid: int) -> None:
-    """Kill every process left running as the exec's own uid (one that left the group)."""
+    """Kill every process left running as the exec's own uid (one that left the group), and
+    return once none is left: when the exec's answer arrives, nothing it started still runs."""
     subprocess.run(
         [SANDBOX_PYTHON, "-I", "-S", "-c", f"import os; os.setresgid({uid},{uid},{uid}); os.setresuid({uid},{uid},{uid}); os.kill(-1, 9)"],
         capture_output=True,
         timeout=30,
     )
+    deadline = time.monotonic() + KILL_WAIT_SECONDS
+    while _running_as(uid) and time.monotonic() < deadline:
+        time.sleep(0.01)
+
+
+def _running_as(uid: int) -> bool:
+    """Whether a live (not zombie) process runs as ``uid``."""
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            status = (entry / "status").read_text()
+        except OSError:
+            continue  # gone meanwhile
+        fields = dict(line.split(":", 1) for line in status.splitlines() if ":" in line)
+        if fields.get("State", "").strip().startswith(("Z", "X")):
+            continue
+        if fields.get("Uid", "").split()[:1] == [str(uid)]:
+            return True
+    return False
 
 
 def _remove(path: Path) -> None:
