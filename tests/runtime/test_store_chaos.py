@@ -48,6 +48,7 @@ MODEL_SECONDS = 0.05  # each model call takes a moment, so work is in flight whe
 START_SECONDS = 120
 SECONDS_PER_TASK = {"postgresql": 1.0, "aws": 6.0}
 SUBMIT_TRIES = 30
+LOST_ANSWERS = 0.02  # aws: the share of DynamoDB writes whose answer the proxy drops after moto did them
 
 DISTRIBUTED = ["postgresql", "aws"]
 
@@ -149,6 +150,14 @@ def test_three_processes_under_repeated_sigkill_lose_and_repeat_nothing(ws, serv
             log_name=f"serve-{slot}-{generation}.log",
         )
 
+    lost = []
+    if backend.name == "aws":
+        # A network loses an answer now and then: DynamoDB did the write and botocore sends it
+        # again, meeting its own first attempt (runtime/store_aws/table.py tells the two apart).
+        from aws_moto import Fault
+
+        lost = [backend.aws_proxy.inject(Fault("dynamodb", op, 500, fraction=LOST_ANSWERS, seed=20 + i, after_forward=True))
+                for i, op in enumerate(("TransactWriteItems", "UpdateItem", "PutItem"))]
     cluster = Cluster(start)
     cluster_cleanup.append(cluster)
 
@@ -233,6 +242,7 @@ def test_three_processes_under_repeated_sigkill_lose_and_repeat_nothing(ws, serv
     with survivor.client(token) as client:
         finals = {order: client.get(f"/v1/tasks/{task_id}").json() for order, task_id in submitted.items()}
     assert {t["status"] for t in finals.values()} == {"succeeded"}
+    assert all(f.injected > 0 for f in lost), [(f.operation, f.injected) for f in lost]
     assert {t["output"] for t in finals.values()} == {"paid"}
 
     # Exactly-once side effects: one payment per task, of that task's order, and no key paid
@@ -262,7 +272,8 @@ def test_three_processes_under_repeated_sigkill_lose_and_repeat_nothing(ws, serv
     # The kills did strand work: some tasks ran in more than one lease (a takeover).
     assert summary["taken_over"] >= 1, summary
     print(f"chaos on {backend.name}: {kills} kills ({sum(cut.values())} inside a tool call),"
-          f" {len(failed_requests)} submissions retried, {summary}")
+          f" {len(failed_requests)} submissions retried, {summary}"
+          + (f", answers lost: {dict((f.operation, f.injected) for f in lost)}" if lost else ""))
 
 
 def check_audit(
