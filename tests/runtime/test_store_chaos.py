@@ -34,9 +34,9 @@ from service_kit import Service, make_token, start_service, wait_for
 HERE = Path(__file__).parent
 # (tasks, kills): 300 tasks and 6 kills is the acceptance size. On aws the store is moto's
 # emulator inside the test process, about 0.3 tasks/s on the 2-core machine (and every audit
-# record one S3 object to read back): 300 tasks take some 20 minutes of CI's 30, so CI runs 45
+# record one S3 object to read back): 300 tasks take some 17 minutes of CI's 30, so CI runs 45
 # with 3 kills there; AIRLOCK_TEST_CHAOS_FULL=1 runs the acceptance size on every backend
-# (on aws: 90 tasks, 4 kills passed in 5 minutes; 300 tasks, 6 kills, see docs/runtime.md).
+# (the runs and their figures: docs/runtime.md, "Stores under failure and load").
 ACCEPTANCE = (300, 6)
 SIZES = {"postgresql": ACCEPTANCE, "aws": (45, 3)}
 PROCESSES = 3
