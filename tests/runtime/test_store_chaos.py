@@ -154,10 +154,14 @@ def test_three_processes_under_repeated_sigkill_lose_and_repeat_nothing(ws, serv
     if backend.name == "aws":
         # A network loses an answer now and then: DynamoDB did the write and botocore sends it
         # again, meeting its own first attempt (runtime/store_aws/table.py tells the two apart).
+        # Not on TransactWriteItems: DynamoDB answers a retried transaction from its client token,
+        # while moto fails it, and moto undoes a failed transaction by restoring the whole table
+        # as it was when the transaction began, erasing other requests' writes meanwhile (a
+        # stranded task in a full-size run). test_store_aws.py covers the lost transaction alone.
         from aws_moto import Fault
 
         lost = [backend.aws_proxy.inject(Fault("dynamodb", op, 500, fraction=LOST_ANSWERS, seed=20 + i, after_forward=True))
-                for i, op in enumerate(("TransactWriteItems", "UpdateItem", "PutItem"))]
+                for i, op in enumerate(("UpdateItem", "PutItem"))]
     cluster = Cluster(start)
     cluster_cleanup.append(cluster)
 
