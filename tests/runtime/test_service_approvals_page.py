@@ -44,7 +44,7 @@ def service_with_pending_approval(ws, serve):
 
 
 def test_sign_in_see_the_approval_approve_it_and_the_task_completes(ws, service_with_pending_approval, tmp_path):
-    from playwright.sync_api import sync_playwright
+    from playwright.sync_api import expect, sync_playwright
 
     service, tokens, task_id, client = service_with_pending_approval
     with sync_playwright() as p:
@@ -87,7 +87,8 @@ def test_sign_in_see_the_approval_approve_it_and_the_task_completes(ws, service_
 
         card.get_by_label("Reason for your decision").fill("damage confirmed on the photo")
         card.get_by_role("button", name="Approve").click()
-        assert page.get_by_text("Nothing is waiting for a decision.").is_visible()
+        # The form posts and the page reloads: wait for the reloaded page (is_visible() would not).
+        expect(page.get_by_text("Nothing is waiting for a decision.")).to_be_visible()
         browser.close()
 
     done = wait_status(client, task_id, {"succeeded", "failed"})
